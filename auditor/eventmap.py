@@ -1,0 +1,361 @@
+"""Event maps: TOML files that turn raw trace events into lifecycle kinds (pinned format).
+
+A map is data, so a driver team describes its own WPP messages without touching code.
+Regexes run in polars' Rust engine (linear time), so neither a hostile pattern nor a
+hostile line can hang an audit. User maps are tried before the built-in ones; within
+the whole ordered list the first matching entry wins.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from auditor.problems import ConfigError, Problem, key_line, table_lines, toml_position
+from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
+
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
+_GROUP_NAME = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
+_ENTRY_KEYS = {"kind", "message", "provider", "event", "event_id", "value", "values"}
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    kind: str
+    origin: str  # "file:line" of the [[event]] block, for messages
+    message: str | None = None
+    provider: str | None = None
+    event: str | None = None
+    event_id: int | None = None
+    value: str | None = None
+    values: dict[str, str] = field(default_factory=dict)
+    groups: frozenset[str] = frozenset()
+    adapter_pattern: str | None = None  # the map's default, for entries without a group
+
+    def condition(self) -> pl.Expr:
+        """True where this entry matches a canonical event."""
+        parts: list[pl.Expr] = []
+        if self.event_id is not None:
+            parts.append(pl.col("event_id") == self.event_id)
+        for column, pattern in (
+            ("provider", self.provider),
+            ("event", self.event),
+            ("message", self.message),
+        ):
+            if pattern is not None:
+                parts.append(pl.col(column).fill_null("").str.contains(pattern))
+        if not parts:
+            return pl.lit(True)
+        out = parts[0]
+        for part in parts[1:]:
+            out = out & part
+        return out.fill_null(False)
+
+    def value_expr(self) -> pl.Expr | None:
+        if self.value is not None:
+            return pl.lit(self.value)
+        if "value" not in self.groups or self.message is None:
+            return None
+        raw = pl.col("message").str.extract_groups(self.message).struct.field("value")
+        if self.values:
+            raw = raw.replace(self.values)
+        if self.kind in KIND_VALUES:
+            allowed = sorted(KIND_VALUES[Kind(self.kind)])
+            lowered = raw.str.to_lowercase()
+            raw = pl.when(lowered.is_in(allowed)).then(lowered).otherwise(None)
+        return raw
+
+    def adapter_expr(self) -> pl.Expr | None:
+        pattern = self.message if "adapter" in self.groups else self.adapter_pattern
+        if pattern is None:
+            return None
+        return pl.col("message").str.extract_groups(pattern).struct.field("adapter")
+
+
+@dataclass(frozen=True)
+class EventMap:
+    name: str
+    description: str
+    path: str
+    entries: tuple[MapEntry, ...]
+    kinds: frozenset[str] = frozenset()  # kinds this map adds to the vocabulary
+
+
+def loosen(pattern: str) -> str:
+    """A pattern that matches wherever ``pattern`` matches inside a longer text.
+
+    Named groups become plain groups (names may repeat across entries) and start
+    anchors are dropped, which can only widen the match: the result is a sound
+    necessary condition for the pre-filter, never a classifier.
+    """
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), 0
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < n:
+            if not in_class and pattern[i + 1] == "A":
+                i += 2
+                continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            if ch == "[":
+                in_class += 1
+            elif ch == "]":
+                in_class -= 1
+            out.append(ch)
+        elif ch == "[":
+            in_class = 1
+            out.append(ch)
+            # a ']' right after '[' or '[^' is a literal member
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("]")
+                i += 1
+        elif ch == "^":
+            pass
+        elif ch == "(" and (m := _GROUP_NAME.match(pattern, i)):
+            out.append("(?:")
+            i = m.end()
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _regex_problem(pattern: str) -> str | None:
+    try:
+        pl.select(pl.lit("").str.contains(pattern))
+    except pl.exceptions.PolarsError as exc:
+        text = str(exc).strip().splitlines()
+        return text[-1] if text else "invalid regular expression"
+    return None
+
+
+def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -> EventMap:
+    """Parse one map file's text; every problem in it is reported at once."""
+    problems: list[Problem] = []
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, col = toml_position(exc)
+        raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
+
+    header = doc.get("map", {})
+    if not isinstance(header, dict):
+        problems.append(Problem(path, None, None, "[map] must be a table"))
+        header = {}
+    declared = header.get("kinds", [])
+    if not isinstance(declared, list) or not all(isinstance(k, str) for k in declared):
+        problems.append(Problem(path, None, None, "[map] kinds must be a list of strings"))
+        declared = []
+    for kind in declared:
+        if not _KIND_NAME.match(kind):
+            problems.append(Problem(path, None, None, f"[map] kinds: {kind!r} is not a kind name"))
+    known = MAPPABLE | extra_kinds | frozenset(declared)
+    for key in sorted(set(header) - {"name", "description", "kinds", "adapter"}):
+        problems.append(Problem(path, None, None, f"[map] has unknown key {key!r}"))
+    adapter_pattern = header.get("adapter")
+    if adapter_pattern is not None:
+        if not isinstance(adapter_pattern, str):
+            problems.append(Problem(path, None, None, "[map] adapter must be a regular expression"))
+            adapter_pattern = None
+        elif err := _regex_problem(adapter_pattern):
+            problems.append(Problem(path, None, None, f"[map] adapter: invalid regular expression: {err}"))
+            adapter_pattern = None
+        elif "adapter" not in _GROUP_NAME.findall(adapter_pattern):
+            problems.append(Problem(path, None, None, "[map] adapter needs a (?P<adapter>...) group"))
+            adapter_pattern = None
+
+    raw_entries = doc.get("event", [])
+    if not isinstance(raw_entries, list):
+        raise ConfigError([Problem(path, None, None, "'event' must be an array of [[event]] tables")])
+    headers = table_lines(text, "event")
+    entries: list[MapEntry] = []
+    for index, raw in enumerate(raw_entries):
+        start = headers[index] if index < len(headers) else None
+
+        def problem(key: str | None, message: str, start: int | None = start) -> None:
+            line = key_line(text, start, key) if key else start
+            problems.append(Problem(path, line, None, message))
+
+        if not isinstance(raw, dict):
+            problem(None, "[[event]] must be a table")
+            continue
+        for key in sorted(set(raw) - _ENTRY_KEYS):
+            problem(key, f"unknown key {key!r} (expected one of {', '.join(sorted(_ENTRY_KEYS))})")
+        kind = raw.get("kind")
+        if not isinstance(kind, str):
+            problem(None, "[[event]] needs kind = \"...\"")
+            continue
+        if kind not in known:
+            problem("kind", f"unknown kind {kind!r}: use a vocabulary kind or declare it in [map] kinds")
+        patterns: dict[str, str | None] = {}
+        for key in ("message", "provider", "event"):
+            value = raw.get(key)
+            if value is not None and not isinstance(value, str):
+                problem(key, f"{key} must be a string (a regular expression)")
+                value = None
+            if value is not None and (err := _regex_problem(value)):
+                problem(key, f"invalid regular expression in {key}: {err}")
+                value = None
+            patterns[key] = value
+        event_id = raw.get("event_id")
+        if event_id is not None and (
+            not isinstance(event_id, int) or isinstance(event_id, bool) or not 0 <= event_id < 65536
+        ):
+            problem("event_id", "event_id must be an integer from 0 to 65535")
+            event_id = None
+        value = raw.get("value")
+        if value is not None and not isinstance(value, str):
+            problem("value", "value must be a string")
+            value = None
+        values = raw.get("values", {})
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            problem("values", "values must be a table of strings, e.g. { ON = \"on\" }")
+            values = {}
+        groups = frozenset(_GROUP_NAME.findall(patterns["message"] or ""))
+        if values and "value" not in groups:
+            problem("values", "values needs a (?P<value>...) group in message")
+        if value is not None and "value" in groups:
+            problem("value", "give either a constant value or a (?P<value>...) group, not both")
+        allowed = KIND_VALUES.get(Kind(kind)) if kind in MAPPABLE else None
+        if allowed is not None:
+            for candidate in ([value] if value is not None else list(values.values())):
+                if candidate not in allowed:
+                    problem(
+                        "value" if value is not None else "values",
+                        f"{kind} takes values {', '.join(sorted(allowed))}, not {candidate!r}",
+                    )
+        if not any(patterns.values()) and event_id is None:
+            problem(None, "an entry needs at least one of message, provider, event, event_id")
+        entries.append(
+            MapEntry(
+                kind=kind,
+                origin=f"{path}:{start}" if start else path,
+                message=patterns["message"],
+                provider=patterns["provider"],
+                event=patterns["event"],
+                event_id=event_id,
+                value=value,
+                values=dict(values),
+                groups=groups,
+                adapter_pattern=adapter_pattern,
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return EventMap(
+        name=str(header.get("name", Path(path).stem)),
+        description=str(header.get("description", "")),
+        path=path,
+        entries=tuple(entries),
+        kinds=frozenset(declared),
+    )
+
+
+def load_map(path: str | Path) -> EventMap:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(path), None, None, f"cannot read map: {exc}")]) from None
+    return parse_map(text, str(path))
+
+
+def builtin_maps() -> list[EventMap]:
+    folder = resources.files("auditor") / "data" / "maps"
+    found = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    return [parse_map(f.read_text(encoding="utf-8"), f"builtin:{f.name}") for f in found]
+
+
+@dataclass(frozen=True)
+class MapSet:
+    """The ordered maps of one audit: user maps first, then the built-in ones."""
+
+    maps: tuple[EventMap, ...]
+
+    @classmethod
+    def load(cls, user_paths: list[str | Path] | tuple[str | Path, ...] = (), *, builtin: bool = True) -> MapSet:
+        problems: list[Problem] = []
+        user: list[EventMap] = []
+        for path in user_paths:
+            try:
+                user.append(load_map(path))
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise ConfigError(problems)
+        return cls(tuple(user) + tuple(builtin_maps() if builtin else ()))
+
+    @property
+    def entries(self) -> list[MapEntry]:
+        return [entry for m in self.maps for entry in m.entries]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """Every kind these maps can produce, plus the vocabulary."""
+        out = set(MAPPABLE) | {Kind.TRACE_END.value}
+        for m in self.maps:
+            out |= m.kinds
+        return frozenset(out)
+
+    def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr:
+        """Pre-filter for parsers (``parsers.RecordFilter``): see :func:`loosen`."""
+        patterns: list[str] = []
+        for entry in self.entries:
+            if entry.event_id is not None and not has_event_id:
+                continue  # can never match a record without event ids
+            if entry.message is None:
+                return pl.lit(True)
+            patterns.append(loosen(entry.message))
+        if not patterns:
+            return pl.lit(False)
+        combined = "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
+        if _regex_problem(combined):
+            return pl.lit(True)
+        return text.str.contains(combined)
+
+    def classify(self, events: pl.LazyFrame) -> pl.LazyFrame:
+        """Add kind / value / adapter and keep only the events some entry classifies."""
+        entries = self.entries
+        if not entries:
+            return events.with_columns(
+                pl.lit(None, pl.String).alias("kind"),
+                pl.lit(None, pl.String).alias("value"),
+                pl.lit(None, pl.String).alias("adapter"),
+            ).filter(pl.lit(False))
+        chain = pl.when(entries[0].condition()).then(pl.lit(0, pl.UInt32))
+        for i, entry in enumerate(entries[1:], start=1):
+            chain = chain.when(entry.condition()).then(pl.lit(i, pl.UInt32))
+        matched = events.with_columns(chain.otherwise(None).alias("__entry")).filter(
+            pl.col("__entry").is_not_null()
+        )
+        kinds = {i: e.kind for i, e in enumerate(entries)}
+        values = [
+            pl.when(pl.col("__entry") == i).then(expr)
+            for i, e in enumerate(entries)
+            if (expr := e.value_expr()) is not None
+        ]
+        adapters = [
+            pl.when(pl.col("__entry") == i).then(expr)
+            for i, e in enumerate(entries)
+            if (expr := e.adapter_expr()) is not None
+        ]
+        return matched.with_columns(
+            pl.col("__entry").replace_strict(kinds, return_dtype=pl.String).alias("kind"),
+            (pl.coalesce(values) if values else pl.lit(None, pl.String)).cast(pl.String).alias("value"),
+            (pl.coalesce(adapters) if adapters else pl.lit(None, pl.String))
+            .cast(pl.String)
+            .str.strip_chars()
+            .alias("adapter"),
+        ).drop("__entry")

@@ -1,0 +1,61 @@
+"""Errors in users' map and rule files, collected rather than raised one at a time.
+
+A file with five mistakes should cost one edit-run cycle, not five: loaders gather every
+:class:`Problem` they find and raise a single :class:`ConfigError` at the end.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def toml_position(exc: Exception) -> tuple[int | None, int | None]:
+    """tomllib reports '(at line L, column C)' in its message; recover the numbers."""
+    found = re.search(r"line (\d+), column (\d+)", str(exc))
+    return (int(found.group(1)), int(found.group(2))) if found else (None, None)
+
+
+def table_lines(text: str, table: str) -> list[int]:
+    """1-based line numbers of each ``[[table]]`` header, in order.
+
+    tomllib gives no positions, so the n-th entry of an array of tables is located by
+    the n-th header in the text: enough to point a user at the right block.
+    """
+    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]", re.MULTILINE)
+    return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
+
+
+def key_line(text: str, start_line: int | None, key: str) -> int | None:
+    """Line of ``key = ...`` at or after ``start_line`` (the entry's header)."""
+    if start_line is None:
+        return None
+    pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for offset, line in enumerate(text.splitlines()[start_line - 1 :]):
+        if offset and re.match(r"^\s*\[", line):
+            break
+        if pattern.match(line):
+            return start_line + offset
+    return start_line

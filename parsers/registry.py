@@ -1,0 +1,78 @@
+"""The format registry: each parser module registers itself, detection asks them all.
+
+Adding a format means one new module that defines a :class:`TraceFormat` subclass
+decorated with :func:`register`, plus its import in ``parsers/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import PurePath
+from typing import ClassVar
+
+from parsers.errors import TraceReadError
+from parsers.source import SourceLines
+from parsers.trace import ParsedTrace, ParseOptions
+
+# Lines a format sees when asked whether a file is its own.
+SNIFF_LINES = 50
+
+
+class TraceFormat(ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    example: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, head: list[str]) -> float:
+        """Confidence in [0, 1] that these first lines are this format."""
+
+    @abstractmethod
+    def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace: ...
+
+
+_FORMATS: dict[str, type[TraceFormat]] = {}
+
+
+def register(cls: type[TraceFormat]) -> type[TraceFormat]:
+    if cls.name in _FORMATS:
+        raise ValueError(f"format {cls.name!r} registered twice")
+    _FORMATS[cls.name] = cls
+    return cls
+
+
+def formats() -> list[type[TraceFormat]]:
+    return list(_FORMATS.values())
+
+
+def get(name: str) -> type[TraceFormat]:
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        known = ", ".join(sorted(_FORMATS))
+        raise ValueError(f"unknown format {name!r} (known: {known})") from None
+
+
+def detect(source: SourceLines) -> type[TraceFormat]:
+    """Pick the format by content; the extension only breaks ties."""
+    head = source.head(SNIFF_LINES)
+    suffix = PurePath(source.path).suffix.lower()
+    scored = [
+        (cls.sniff(head), suffix in cls.extensions, cls.name, cls) for cls in _FORMATS.values()
+    ]
+    best = max(scored, key=lambda item: (item[0], item[1], item[2]))
+    if best[0] <= 0:
+        first = next(
+            ((i + 1, text) for i, text in enumerate(head) if text and text.strip()), None
+        )
+        tried = ", ".join(sorted(_FORMATS))
+        if first is None:
+            raise TraceReadError(source.path, None, "empty input: no lines to audit")
+        line_no, text = first
+        shown = text if len(text) <= 120 else text[:120] + "…"
+        raise TraceReadError(
+            source.path, line_no, f"unrecognised trace format (tried {tried}): {shown!r}"
+        )
+    return best[3]

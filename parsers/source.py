@@ -1,0 +1,124 @@
+"""Turn a file into numbered text lines, whatever encoding the export tool chose.
+
+UTF-8 files (the common case, and the big ones) go straight to polars' line reader
+with no decode in Python; UTF-16 (tracerpt ``-en Unicode``) and ANSI code-page files
+are decoded once and handed over as UTF-8.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import polars as pl
+
+from parsers.errors import TraceReadError
+
+SNIFF_BYTES = 64 * 1024
+
+
+class Encoding(StrEnum):
+    UTF8 = "utf-8"
+    UTF8_BOM = "utf-8-sig"
+    UTF16LE = "utf-16-le"
+    UTF16BE = "utf-16-be"
+    CP1252 = "cp1252"
+
+
+@dataclass(frozen=True)
+class SourceLines:
+    """The physical lines of one input, 1-based ``line`` numbers, BOM removed."""
+
+    path: str
+    encoding: Encoding
+    lines: pl.DataFrame  # columns: line (u32), text (str)
+
+    @property
+    def count(self) -> int:
+        return self.lines.height
+
+    def head(self, n: int = 50) -> list[str]:
+        return self.lines.get_column("text").head(n).to_list()
+
+
+def sniff_encoding(head: bytes) -> Encoding:
+    if head.startswith(codecs.BOM_UTF8):
+        return Encoding.UTF8_BOM
+    if head.startswith(codecs.BOM_UTF16_LE):
+        return Encoding.UTF16LE
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return Encoding.UTF16BE
+    # UTF-16 without a BOM: ASCII text leaves every other byte NUL.
+    sample = head[:4096]
+    if len(sample) >= 4:
+        odd_nuls = sample[1::2].count(0)
+        even_nuls = sample[0::2].count(0)
+        half = len(sample) // 2
+        if odd_nuls > 0.4 * half and even_nuls < 0.05 * half:
+            return Encoding.UTF16LE
+        if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
+            return Encoding.UTF16BE
+    return Encoding.UTF8
+
+
+def _decode_fallback(data: bytes) -> tuple[str, Encoding]:
+    """Bytes that are not UTF-8: Windows tools write the ANSI code page (cp1252 here).
+
+    cp1252 leaves five byte values undefined; those are mapped as Latin-1 so that no
+    input byte is lost or turns into an error.
+    """
+    return data.decode("cp1252", errors="latin1_fallback"), Encoding.CP1252
+
+
+def _latin1_fallback(err: UnicodeDecodeError) -> tuple[str, int]:
+    chunk = err.object[err.start : err.end]
+    return bytes(chunk).decode("latin-1"), err.end
+
+
+codecs.register_error("latin1_fallback", _latin1_fallback)
+
+
+def _lines_from_text(text: str) -> pl.DataFrame:
+    return pl.read_lines(io.BytesIO(text.encode("utf-8")), name="text")
+
+
+def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
+    """Read ``path`` into numbered lines; raise :class:`TraceReadError` if it cannot be read."""
+    p = Path(path)
+    name = label or str(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise TraceReadError(name, None, f"cannot open: {exc.strerror or exc}") from exc
+    encoding = sniff_encoding(head)
+    try:
+        if encoding in (Encoding.UTF16LE, Encoding.UTF16BE):
+            data = p.read_bytes()
+            # A lone surrogate or an odd trailing byte must not stop the audit: it
+            # becomes U+FFFD and the line is still accounted for.
+            text = data.decode(encoding.value, errors="replace").removeprefix("\ufeff")
+            frame = _lines_from_text(text)
+        else:
+            try:
+                frame = pl.read_lines(p, name="text", glob=False)
+            except pl.exceptions.ComputeError as exc:
+                if "utf8" not in str(exc).lower() and "utf-8" not in str(exc).lower():
+                    raise
+                text, encoding = _decode_fallback(p.read_bytes())
+                frame = _lines_from_text(text)
+    except OSError as exc:
+        raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
+
+    if encoding is Encoding.UTF8_BOM and frame.height:
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0)
+            .then(pl.col("text").str.strip_prefix("\ufeff"))
+            .otherwise(pl.col("text"))
+        )
+    # polars' line reader already treats CRLF as one line ending; a lone CR stays text.
+    frame = frame.with_row_index("line", offset=1).with_columns(pl.col("line").cast(pl.UInt32))
+    return SourceLines(path=name, encoding=encoding, lines=frame)

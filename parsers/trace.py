@@ -1,0 +1,60 @@
+"""What a parser hands to the auditor: events, rejects and the line accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+
+class RecordFilter(Protocol):
+    """A necessary condition for a record to matter, checked before a record is decoded.
+
+    The auditor passes one built from its event maps, so that a parser can drop data-path
+    records with one linear-time regex pass over the raw text instead of decoding every
+    timestamp and field of a 300 MB trace. It must never reject a record that a map could
+    classify: it only loosens the maps' own patterns.
+    """
+
+    def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr: ...
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    tz: str = "UTC"
+    keep: RecordFilter | None = None
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Every physical line lands in exactly one bucket; ``balanced`` proves it."""
+
+    lines: int
+    events: int
+    continuation: int
+    meta: int
+    rejected: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.lines == self.events + self.continuation + self.meta + self.rejected
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "lines": self.lines,
+            "events": self.events,
+            "continuation": self.continuation,
+            "meta": self.meta,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass(frozen=True)
+class ParsedTrace:
+    path: str
+    format: str
+    encoding: str
+    events: pl.LazyFrame  # canonical schema (parsers.schema.EVENT_SCHEMA)
+    rejects: pl.DataFrame  # parsers.schema.REJECT_SCHEMA
+    accounting: Accounting

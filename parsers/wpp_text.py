@@ -1,0 +1,124 @@
+"""WPP text as written by tracefmt, TraceView and ``netsh trace convert``.
+
+Default prefix ``[CPU]PID.TID::TIMESTAMP [COMPONENT]MESSAGE``. A line without a prefix
+after the first event continues the previous message (copied logs wrap long lines);
+blank lines and the ``!wmitrace.logdump`` preamble and footer are meta lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import polars as pl
+
+from parsers.registry import TraceFormat, register
+from parsers.schema import REJECT_SCHEMA, conform, truncate_text
+from parsers.source import SourceLines
+from parsers.timestamps import WPP_TS_PATTERN, wpp_timestamp
+from parsers.trace import Accounting, ParsedTrace, ParseOptions
+
+_HEAD = r"^\s*\[(?<cpu>\d{1,5})\]\s*(?<pid>[0-9A-Fa-f]{1,8})\.(?<tid>[0-9A-Fa-f]{1,8})::\s*"
+PREFIX = _HEAD + r"(?<ts>" + WPP_TS_PATTERN + r")"
+RECORD = (
+    PREFIX + r"\s*(?:\[(?<provider>[^\]\r\n]*)\])?(?<message>(?s:.*))$"  # message may span lines
+)
+# The `!Function[line]!text` shape many drivers use: the function is the event name.
+FUNCTION = r"^!(?<func>[A-Za-z_][\w:~]*)\[\d+\]!"
+
+META = (
+    r"^\s*$"
+    r"|^\s*\(WmiTrace\) LogDump for Logger Id"
+    r"|^\s*Found Buffers:\s*\d+\s+Messages:\s*\d+"
+    r"|^\s*Total of \d+ Messages from \d+ Buffers"
+)
+
+_PREFIX_RE = re.compile(
+    PREFIX.replace("(?<", "(?P<").replace(r"\x{200E}", "\u200e").replace(r"\x{200F}", "\u200f")
+)
+
+
+@register
+class WppText(TraceFormat):
+    name: ClassVar[str] = "wpp-text"
+    description: ClassVar[str] = "WPP text from tracefmt, TraceView or netsh trace convert"
+    example: ClassVar[str] = (
+        "[0]0C40.0C3C::09/20/2004-14:41:31.625 [tracedrv]!MPHaltEx[42]!---> MPHaltEx"
+    )
+    extensions: ClassVar[tuple[str, ...]] = (".txt", ".log", ".wpp")
+
+    @classmethod
+    def sniff(cls, head: list[str]) -> float:
+        texts = [t for t in head if t and t.strip()]
+        if not texts:
+            return 0.0
+        hits = sum(1 for t in texts if _PREFIX_RE.match(t))
+        return 0.0 if hits == 0 else 0.5 + 0.5 * hits / len(texts)
+
+    def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
+        lines = source.lines.with_columns(
+            pl.col("text").str.contains(PREFIX).alias("is_event"),
+        ).with_columns(
+            # group = number of events up to and including this line; seq = group - 1
+            pl.col("is_event").cum_sum().cast(pl.UInt64).alias("group"),
+        )
+        other = lines.filter(~pl.col("is_event")).with_columns(
+            pl.col("text").str.contains(META).alias("is_meta")
+        )
+        continuation = other.filter(~pl.col("is_meta") & (pl.col("group") > 0))
+        rejected = other.filter(~pl.col("is_meta") & (pl.col("group") == 0))
+
+        events = lines.lazy().filter(pl.col("is_event"))
+        if continuation.height:
+            joined = continuation.group_by("group").agg(
+                pl.col("text").sort_by("line").str.join("\n").alias("__cont")
+            )
+            events = events.join(joined.lazy(), on="group", how="left").with_columns(
+                pl.when(pl.col("__cont").is_not_null())
+                .then(pl.col("text") + "\n" + pl.col("__cont"))
+                .otherwise(pl.col("text"))
+                .alias("text")
+            )
+        if options.keep is not None:
+            # Message text is a substring of the record, so the maps' loosened patterns
+            # are a sound pre-filter on the raw line.
+            events = events.filter(options.keep.necessary(pl.col("text"), has_event_id=False))
+
+        fields = pl.col("text").str.extract_groups(RECORD)
+        decoded = events.select(
+            pl.lit(source.path).alias("trace"),
+            (pl.col("group") - 1).alias("seq"),
+            pl.col("line"),
+            wpp_timestamp(fields.struct.field("ts"), options.tz).alias("ts"),
+            fields.struct.field("provider").alias("provider"),
+            fields.struct.field("message")
+            .str.extract(FUNCTION, 1)
+            .alias("event"),
+            fields.struct.field("pid").str.to_integer(base=16, strict=False).alias("pid"),
+            fields.struct.field("tid").str.to_integer(base=16, strict=False).alias("tid"),
+            fields.struct.field("cpu").str.to_integer(strict=False).alias("cpu"),
+            fields.struct.field("message").alias("message"),
+        )
+        rejects = rejected.select(
+            pl.lit(source.path).alias("trace"),
+            pl.col("line"),
+            pl.lit("not a WPP record: no [CPU]PID.TID::TIMESTAMP prefix before the first event")
+            .alias("reason"),
+            truncate_text(pl.col("text")).alias("text"),
+        ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
+        n_events = int(lines.get_column("is_event").sum())
+        accounting = Accounting(
+            lines=lines.height,
+            events=n_events,
+            continuation=continuation.height,
+            meta=int(other.get_column("is_meta").sum()),
+            rejected=rejected.height,
+        )
+        return ParsedTrace(
+            path=source.path,
+            format=self.name,
+            encoding=source.encoding.value,
+            events=conform(decoded),
+            rejects=rejects,
+            accounting=accounting,
+        )
