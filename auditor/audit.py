@@ -1,0 +1,152 @@
+"""One audit run: parse each trace, classify, attribute, evaluate. The CLI and the API both call this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from auditor import engine
+from auditor.eventmap import MapSet
+from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
+from auditor.lifecycle import attribute
+from auditor.ruleset import RuleSet, load_rules
+from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
+from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
+
+LIFECYCLE_SCHEMA = {**EVENT_SCHEMA, **CLASSIFIED_COLUMNS}
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    path: str
+    format: str | None
+    encoding: str | None
+    lines: int = 0
+    events: int = 0
+    continuation: int = 0
+    meta: int = 0
+    rejected: int = 0
+    lifecycle: int = 0
+    unattributed: int = 0
+    adapters: tuple[str | None, ...] = ()
+    error: str | None = None
+    error_line: int | None = None
+
+
+@dataclass
+class AuditResult:
+    traces: list[TraceSummary]
+    lifecycle: pl.DataFrame  # attributed lifecycle events, sorted per adapter
+    findings: pl.DataFrame
+    not_evaluable: pl.DataFrame
+    rejects: pl.DataFrame
+    rules: RuleSet
+
+    @property
+    def failed(self) -> list[TraceSummary]:
+        return [t for t in self.traces if t.error is not None]
+
+
+@dataclass(frozen=True)
+class Auditor:
+    maps: MapSet
+    rules: RuleSet
+    tz: str = "UTC"
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        map_paths: Iterable[str | Path] = (),
+        rule_paths: Iterable[str | Path] = (),
+        select: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        tz: str = "UTC",
+    ) -> Auditor:
+        maps = MapSet.load(list(map_paths))
+        rules = load_rules(rule_paths, kinds=maps.kinds).select(select, ignore)
+        return cls(maps, rules, tz)
+
+    def read(self, path: str | Path) -> tuple[TraceSummary, pl.DataFrame, pl.DataFrame]:
+        """Parse and classify one trace; a bad file becomes a summary with its error."""
+        label = str(path)
+        try:
+            parsed = read_trace(path, ParseOptions(tz=self.tz, keep=self.maps))
+            lifecycle = self.maps.classify(parsed.events).collect()
+        except TraceReadError as exc:
+            summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)
+            return summary, pl.DataFrame(schema=LIFECYCLE_SCHEMA), pl.DataFrame(schema=REJECT_SCHEMA)
+        acc = parsed.accounting
+        summary = TraceSummary(
+            path=parsed.path,
+            format=parsed.format,
+            encoding=parsed.encoding,
+            lines=acc.lines,
+            events=acc.events,
+            continuation=acc.continuation,
+            meta=acc.meta,
+            rejected=acc.rejected,
+            lifecycle=lifecycle.height,
+        )
+        return summary, lifecycle, parsed.rejects
+
+    def audit(
+        self,
+        paths: Iterable[str | Path],
+        progress: Callable[[str], None] | None = None,
+    ) -> AuditResult:
+        summaries: list[TraceSummary] = []
+        lifecycles: list[pl.DataFrame] = []
+        rejects: list[pl.DataFrame] = []
+        for path in paths:
+            if progress:
+                progress(str(path))
+            summary, lifecycle, rejected = self.read(path)
+            summaries.append(summary)
+            lifecycles.append(lifecycle)
+            rejects.append(rejected)
+        classified = pl.concat(lifecycles, how="vertical_relaxed") if lifecycles else pl.DataFrame(
+            schema=LIFECYCLE_SCHEMA
+        )
+        attributed = attribute(classified)
+        per_trace = attributed.group_by("trace").agg(
+            pl.col("unattributed").sum().alias("unattributed"),
+            pl.col("adapter").filter(~pl.col("unattributed")).unique().sort(nulls_last=True).alias("adapters"),
+        )
+        counts = {row["trace"]: row for row in per_trace.iter_rows(named=True)}
+        summaries = [
+            _with_counts(s, counts.get(s.path)) if s.error is None else s for s in summaries
+        ]
+        timeline = engine.prepare(attributed.filter(~pl.col("unattributed")))
+        evaluation = engine.evaluate(timeline, self.rules)
+        return AuditResult(
+            traces=summaries,
+            lifecycle=timeline,
+            findings=evaluation.findings,
+            not_evaluable=evaluation.not_evaluable,
+            rejects=pl.concat(rejects, how="vertical_relaxed") if rejects else pl.DataFrame(schema=REJECT_SCHEMA),
+            rules=self.rules,
+        )
+
+
+def _with_counts(summary: TraceSummary, row: dict[str, object] | None) -> TraceSummary:
+    if row is None:
+        return summary
+    adapters = tuple(row["adapters"] or ())  # type: ignore[arg-type]
+    return TraceSummary(
+        **{**summary.__dict__, "unattributed": int(row["unattributed"] or 0), "adapters": adapters}  # type: ignore[arg-type]
+    )
+
+
+def empty_result(rules: RuleSet) -> AuditResult:
+    return AuditResult(
+        traces=[],
+        lifecycle=pl.DataFrame(),
+        findings=pl.DataFrame(schema=FINDING_SCHEMA),
+        not_evaluable=pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA),
+        rejects=pl.DataFrame(schema=REJECT_SCHEMA),
+        rules=rules,
+    )

@@ -1,0 +1,276 @@
+"""The columnar rule engine: formulas compiled to polars expressions.
+
+All adapters' timelines sit in one frame sorted by (trace, adapter, time, seq), so a
+temporal operator is a forward fill over the whole column masked at group starts,
+never a loop over events. ``since(p, q)`` holds where the latest p is no older than
+the latest not-q; the index of that latest p is the witness kept as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+import polars as pl
+
+from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
+from auditor.rulelang.syntax import And, Atom, Elapsed, Node, Not, Once, Or, Prev, Since
+from auditor.ruleset import Rule, RuleSet
+from auditor.vocabulary import Kind
+
+GROUP = ["trace", "adapter"]
+_I = pl.col("__i")
+_G0 = pl.col("__g0")
+_TSK = pl.col("__tsk")
+
+
+def prepare(timeline: pl.DataFrame) -> pl.DataFrame:
+    """Add one ``trace.end`` row per (trace, adapter), sort, and index rows.
+
+    ``timeline`` holds attributed lifecycle events with the ``__tsk`` sort key.
+    """
+    ends = (
+        timeline.group_by(GROUP)
+        .agg(pl.col("__tsk").max(), pl.col("ts").max(), pl.col("seq").max() + 1)
+        .join(
+            timeline.group_by("trace").agg(
+                pl.col("__tsk").max().alias("__trace_tsk"),
+                pl.col("ts").max().alias("__trace_ts"),
+                (pl.col("seq").max() + 1).alias("__trace_seq"),
+            ),
+            on="trace",
+        )
+        .select(
+            *GROUP,
+            pl.col("__trace_tsk").alias("__tsk"),
+            pl.col("__trace_ts").alias("ts"),
+            pl.col("__trace_seq").alias("seq"),
+            pl.lit(Kind.TRACE_END.value).alias("kind"),
+        )
+    )
+    frame = pl.concat([timeline, ends], how="diagonal_relaxed")
+    frame = frame.sort(["trace", "adapter", "__tsk", "seq"], nulls_last=False)
+    frame = frame.with_row_index("__i").with_columns(pl.col("__i").cast(pl.Int64))
+    return frame.with_columns(pl.col("__i").min().over(GROUP).alias("__g0"))
+
+
+class Compiler:
+    """Compiles formula trees; remembers which nodes need witness or truth columns."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.ids: dict[Node, int] = {}
+
+    def _id(self, node: Node) -> int:
+        return self.ids.setdefault(node, len(self.ids))
+
+    def witness_name(self, node: Node) -> str:
+        return f"__w{self.prefix}_{self._id(node)}"
+
+    def truth_name(self, node: Node) -> str:
+        return f"__t{self.prefix}_{self._id(node)}"
+
+    def last_index(self, cond: pl.Expr) -> pl.Expr:
+        last_i = pl.when(cond).then(_I).otherwise(None).forward_fill()
+        return pl.when(last_i >= _G0).then(last_i).otherwise(None)
+
+    def last_time(self, cond: pl.Expr) -> pl.Expr:
+        last_i = pl.when(cond).then(_I).otherwise(None).forward_fill()
+        last_t = pl.when(cond).then(_TSK).otherwise(None).forward_fill()
+        return pl.when(last_i >= _G0).then(last_t).otherwise(None)
+
+    def expr(self, node: Node) -> pl.Expr:
+        match node:
+            case Atom(kind, None, _):
+                return (pl.col("kind") == kind).fill_null(False)
+            case Atom(kind, "==", value):
+                return ((pl.col("kind") == kind) & (pl.col("value") == value)).fill_null(False)
+            case Atom(kind, "!=", value):
+                return ((pl.col("kind") == kind) & (pl.col("value") != value).fill_null(True)).fill_null(
+                    False
+                )
+            case Not(x):
+                return ~self.expr(x)
+            case And(a, b):
+                return self.expr(a) & self.expr(b)
+            case Or(a, b):
+                return self.expr(a) | self.expr(b)
+            case Prev(p):
+                return self.expr(p).shift(1).fill_null(False) & (_I > _G0)
+            case Once(p, within):
+                p_expr = self.expr(p)
+                holds = self.last_index(p_expr).is_not_null()
+                if within is not None:
+                    holds = holds & ((_TSK - self.last_time(p_expr)) <= within).fill_null(False)
+                return holds
+            case Since(p, q, within):
+                p_expr = self.expr(p)
+                last_p = self.last_index(p_expr)
+                last_not_q = self.last_index(~self.expr(q))
+                holds = last_p.is_not_null() & (last_not_q.is_null() | (last_not_q <= last_p))
+                if within is not None:
+                    holds = holds & ((_TSK - self.last_time(p_expr)) <= within).fill_null(False)
+                return holds
+            case Elapsed(p, op, duration):
+                age = _TSK - self.last_time(self.expr(p))
+                compare = {">": age > duration, ">=": age >= duration, "<": age < duration, "<=": age <= duration}
+                return compare[op].fill_null(False)
+        raise TypeError(f"cannot compile {node!r}")
+
+    def evidence_columns(self, node: Node) -> list[pl.Expr]:
+        """Witness columns for temporal nodes and truth columns for the branches of ors."""
+        out: dict[str, pl.Expr] = {}
+
+        def visit(n: Node) -> None:
+            match n:
+                case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _):
+                    p_expr = self.expr(p)
+                    out[self.witness_name(n)] = self.last_index(p_expr)
+                    visit(p)
+                case Prev(p):
+                    visit(p)
+                case And(a, b):
+                    visit(a)
+                    visit(b)
+                case Or(a, b):
+                    for child in (a, b):
+                        out[self.truth_name(child)] = self.expr(child)
+                        visit(child)
+                case _:
+                    pass
+
+        visit(node)
+        return [expr.alias(name) for name, expr in out.items()]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    findings: pl.DataFrame  # auditor.findings.FINDING_SCHEMA
+    not_evaluable: pl.DataFrame  # auditor.findings.NOT_EVALUABLE_SCHEMA
+
+
+def _collect_rows(node: Node, row: int, g0: int, cols: dict[str, pl.Series], comp: Compiler, out: set[int]) -> None:
+    match node:
+        case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _):
+            witness = cols[comp.witness_name(node)][row]
+            if witness is None:
+                return
+            j = int(witness)
+            out.add(j)
+            _collect_rows(p, j, g0, cols, comp, out)
+        case Prev(p):
+            if row - 1 >= g0:
+                out.add(row - 1)
+                _collect_rows(p, row - 1, g0, cols, comp, out)
+        case And(a, b):
+            _collect_rows(a, row, g0, cols, comp, out)
+            _collect_rows(b, row, g0, cols, comp, out)
+        case Or(a, b):
+            for child in (a, b):
+                if bool(cols[comp.truth_name(child)][row]):
+                    _collect_rows(child, row, g0, cols, comp, out)
+        case _:
+            pass
+
+
+def _message(rule: Rule, adapter: str | None) -> str:
+    template = rule.message or rule.title
+    # string.Template, not str.format: rule files are user input and must not reach attributes.
+    return Template(template).safe_substitute(adapter=adapter or "-", rule=rule.id)
+
+
+def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    comp = Compiler(str(index))
+    on = comp.expr(rule.on)
+    when = comp.expr(rule.when)
+    requires = [comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)]
+    work = frame.with_columns(
+        on.alias("__on"),
+        when.alias("__when"),
+        *requires,
+        *comp.evidence_columns(rule.when),
+    )
+    not_evaluable: list[dict[str, Any]] = []
+    if requires:
+        per_group = work.group_by(GROUP, maintain_order=True).agg(
+            pl.col("__on").any(),
+            *[pl.col(f"__req{index}_{k}").any() for k in range(len(requires))],
+        )
+        for row in per_group.iter_rows(named=True):  # one row per adapter, not per event
+            if not row["__on"]:
+                continue
+            missing = [text for k, (text, _) in enumerate(rule.requires) if not row[f"__req{index}_{k}"]]
+            if missing:
+                not_evaluable.append(
+                    {
+                        "trace": row["trace"],
+                        "adapter": row["adapter"],
+                        "rule": rule.id,
+                        "reason": "no event matching " + ", ".join(repr(m) for m in missing) + " for this adapter",
+                    }
+                )
+    hits = work.filter(pl.col("__on") & pl.col("__when"))
+    if hits.is_empty():
+        return [], not_evaluable
+    evidence_cols = [c for c in work.columns if c.startswith(("__w", "__t"))]
+    cols = {c: work.get_column(c) for c in evidence_cols}
+    hit_rows = list(hits.iter_rows(named=True))  # one row per finding
+    row_sets: list[list[int]] = []
+    for hit in hit_rows:
+        rows: set[int] = {hit["__i"]}
+        _collect_rows(rule.when, hit["__i"], hit["__g0"], cols, comp, rows)
+        row_sets.append(sorted(rows))
+    needed = sorted({r for rows in row_sets for r in rows})
+    picked = work.select("line", "ts", "kind", "value", "message", "adapter_inferred")[needed]
+    by_row = dict(zip(needed, picked.iter_rows(named=True), strict=True))
+    findings = []
+    for hit, rows in zip(hit_rows, row_sets, strict=True):
+        evidence = [
+            {
+                "line": by_row[r]["line"],
+                "ts": by_row[r]["ts"],
+                "kind": by_row[r]["kind"],
+                "value": by_row[r]["value"],
+                "text": by_row[r]["message"],
+                "role": "anchor" if r == hit["__i"] else "witness",
+                "adapter_inferred": bool(by_row[r]["adapter_inferred"]),
+            }
+            for r in rows
+            if by_row[r]["kind"] != Kind.TRACE_END.value or r == hit["__i"]
+        ]
+        findings.append(
+            {
+                "rule": rule.id,
+                "severity": rule.severity.value,
+                "title": rule.title,
+                "source": rule.source,
+                "trace": hit["trace"],
+                "adapter": hit["adapter"],
+                "ts": hit["ts"],
+                "line": hit["line"],
+                "seq": hit["seq"],
+                "message": _message(rule, hit["adapter"]),
+                "adapter_inferred": any(e["adapter_inferred"] for e in evidence),
+                "evidence": evidence,
+            }
+        )
+    return findings, not_evaluable
+
+
+def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
+    """Evaluate every rule over prepared timelines (see :func:`prepare`)."""
+    findings: list[dict[str, Any]] = []
+    not_evaluable: list[dict[str, Any]] = []
+    if timeline.height:
+        for index, rule in enumerate(rules.rules):
+            found, missing = evaluate_rule(timeline, rule, index)
+            findings.extend(found)
+            not_evaluable.extend(missing)
+    found_frame = pl.DataFrame(findings, schema=FINDING_SCHEMA).sort(
+        ["trace", "ts", "seq", "rule", "adapter"], nulls_last=True
+    )
+    missing_frame = pl.DataFrame(not_evaluable, schema=NOT_EVALUABLE_SCHEMA).sort(
+        ["trace", "rule", "adapter"], nulls_last=True
+    )
+    return Evaluation(found_frame, missing_frame)

@@ -1,0 +1,49 @@
+"""From classified events to per-adapter timelines: attribution and ordering.
+
+Many lifecycle lines (an AutoConfig state change, a bare ``---> MPHaltEx``) name no
+adapter. They are attributed as the design brief says: to the only adapter if the
+trace names one; otherwise to the last adapter seen on the same (pid, tid); otherwise
+they stay unattributed, are counted, and take no part in the rules. A trace that names
+no adapter at all is one implicit timeline (adapter null).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+ORDER = ["trace", "__tsk", "seq"]
+
+
+def sort_key() -> pl.Expr:
+    """Event time for ordering: debugger-stamped events (null ts) keep their source slot."""
+    return (
+        pl.col("ts").cast(pl.Int64).forward_fill().backward_fill().over("trace", order_by="seq")
+    )
+
+
+def attribute(classified: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``adapter`` where it can be inferred; add ``adapter_inferred`` and ``unattributed``."""
+    frame = classified.with_columns(
+        pl.when(pl.col("adapter").str.strip_chars() == "").then(None).otherwise(pl.col("adapter")).alias("adapter"),
+        sort_key().alias("__tsk"),
+    ).sort(ORDER)
+    named = pl.col("adapter").drop_nulls()
+    frame = frame.with_columns(
+        named.n_unique().over("trace").alias("__named"),
+        named.first().over("trace").alias("__only"),
+        pl.col("adapter").forward_fill().over(["trace", "pid", "tid"]).alias("__by_thread"),
+    )
+    by_thread = (
+        pl.when(pl.col("pid").is_not_null() & pl.col("tid").is_not_null())
+        .then(pl.col("__by_thread"))
+        .otherwise(None)
+    )
+    filled = pl.coalesce(
+        pl.col("adapter"),
+        pl.when(pl.col("__named") == 1).then(pl.col("__only")).otherwise(by_thread),
+    )
+    return frame.with_columns(
+        filled.alias("adapter"),
+        (pl.col("adapter").is_null() & filled.is_not_null()).alias("adapter_inferred"),
+        (filled.is_null() & (pl.col("__named") > 1)).alias("unattributed"),
+    ).drop("__named", "__only", "__by_thread")
