@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
+from auditor.findings import EVIDENCE_DTYPE, FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.rulelang.syntax import And, Atom, Elapsed, Node, Not, Once, Or, Prev, Since
 from auditor.ruleset import Rule, RuleSet
 from auditor.vocabulary import Kind
@@ -210,6 +210,8 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
                         "reason": "no event matching " + ", ".join(repr(m) for m in missing) + " for this adapter",
                     }
                 )
+    # Timestamps travel as int ns: Python datetimes would cut them to microseconds.
+    work = work.with_columns(pl.col("ts").cast(pl.Int64).alias("__ts_ns"))
     hits = work.filter(pl.col("__on") & pl.col("__when"))
     if hits.is_empty():
         return [], not_evaluable
@@ -222,14 +224,14 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
         _collect_rows(rule.when, hit["__i"], hit["__g0"], cols, comp, rows)
         row_sets.append(sorted(rows))
     needed = sorted({r for rows in row_sets for r in rows})
-    picked = work.select("line", "ts", "kind", "value", "message", "adapter_inferred")[needed]
+    picked = work.select("line", "__ts_ns", "kind", "value", "message", "adapter_inferred")[needed]
     by_row = dict(zip(needed, picked.iter_rows(named=True), strict=True))
     findings = []
     for hit, rows in zip(hit_rows, row_sets, strict=True):
         evidence = [
             {
                 "line": by_row[r]["line"],
-                "ts": by_row[r]["ts"],
+                "ts": by_row[r]["__ts_ns"],
                 "kind": by_row[r]["kind"],
                 "value": by_row[r]["value"],
                 "text": by_row[r]["message"],
@@ -247,7 +249,7 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
                 "source": rule.source,
                 "trace": hit["trace"],
                 "adapter": hit["adapter"],
-                "ts": hit["ts"],
+                "ts": hit["__ts_ns"],
                 "line": hit["line"],
                 "seq": hit["seq"],
                 "message": _message(rule, hit["adapter"]),
@@ -256,6 +258,11 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
             }
         )
     return findings, not_evaluable
+
+
+def _raw_evidence_dtype() -> pl.DataType:
+    inner = EVIDENCE_DTYPE.inner  # type: ignore[attr-defined]
+    return pl.List(pl.Struct({f.name: (pl.Int64() if f.name == "ts" else f.dtype) for f in inner.fields}))
 
 
 def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
@@ -267,7 +274,8 @@ def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
             found, missing = evaluate_rule(timeline, rule, index)
             findings.extend(found)
             not_evaluable.extend(missing)
-    found_frame = pl.DataFrame(findings, schema=FINDING_SCHEMA).sort(
+    raw_schema = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
+    found_frame = pl.DataFrame(findings, schema=raw_schema).cast(FINDING_SCHEMA).sort(
         ["trace", "ts", "seq", "rule", "adapter"], nulls_last=True
     )
     missing_frame = pl.DataFrame(not_evaluable, schema=NOT_EVALUABLE_SCHEMA).sort(

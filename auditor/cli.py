@@ -1,0 +1,323 @@
+"""``trace-audit``: the command line, a thin layer over :mod:`auditor.audit`.
+
+Exit codes (pinned): 0 no finding at or above ``--fail-on``; 1 such findings;
+2 bad usage, a bad map or rule file, or an input that could not be read. An unreadable
+input does not stop the others from being audited; it only decides the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from auditor.problems import ConfigError
+
+app = typer.Typer(
+    name="trace-audit",
+    help=(
+        "Audit Windows Wi-Fi driver traces (tracerpt CSV, WPP text) against the WDK "
+        "lifecycle contract.\n\nExample: trace-audit audit wlan.txt --html report.html"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+class Abort(Exception):
+    """A user-facing error: message on stderr, exit code 2, no traceback."""
+
+
+def _trace_extensions() -> set[str]:
+    from parsers import formats
+
+    return {ext for cls in formats() for ext in cls.extensions}
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given; directories searched recursively for files with a trace extension."""
+    out: list[Path] = []
+    extensions = _trace_extensions()
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+            if not found:
+                raise Abort(f"{path}: no trace files in this directory ({', '.join(sorted(extensions))})")
+            out.extend(found)
+        else:
+            out.append(path)
+    unique = list(dict.fromkeys(out))
+    return unique
+
+
+def _check_tz(tz: str) -> str:
+    if tz.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Abort(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)") from None
+    return tz
+
+
+def _split_ids(values: list[str] | None) -> list[str]:
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _quiet() -> bool:
+    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
+
+
+MapOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--map", "-m", help="Event map TOML for your driver's messages; tried before the built-in maps. Repeatable."),
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", "-r", help="Extra rule file (TOML), added to the built-in pack. Repeatable."),
+]
+TzOpt = Annotated[
+    str,
+    typer.Option("--tz", help="Time zone of local timestamps in the traces (IANA name). FILETIME stamps are UTC anyway."),
+]
+
+
+@app.command()
+def audit(
+    paths: Annotated[list[Path], typer.Argument(help="Trace files, or directories to search for them.", show_default=False)],
+    maps: MapOpt = None,
+    rules: RulesOpt = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report with timelines.")] = None,
+    tz: TzOpt = "UTC",
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
+    ] = FailOn.error,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rule ids (comma-separated or repeated).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rule ids.")] = None,
+) -> None:
+    """Audit traces and report where the driver broke the lifecycle contract.
+
+    Examples:
+
+      trace-audit audit field.txt
+
+      trace-audit audit lab-run/ --format json -o findings.json --fail-on warning
+
+      trace-audit audit contoso.txt --map contoso.map.toml --html report.html --tz Europe/Berlin
+    """
+    from auditor.audit import Auditor
+    from auditor.report.json_report import render_json
+    from auditor.report.terminal import print_report
+
+    files = expand_paths(paths)
+    auditor = Auditor.load(
+        map_paths=maps or [],
+        rule_paths=rules or [],
+        select=_split_ids(select),
+        ignore=_split_ids(ignore),
+        tz=_check_tz(tz),
+    )
+    if _quiet():
+        result = auditor.audit(files)
+    else:
+        with err.status("auditing…") as status:
+            result = auditor.audit(files, progress=lambda p: status.update(f"reading {p}"))
+
+    for trace in result.failed:
+        where = f"{trace.path}:{trace.error_line}" if trace.error_line else trace.path
+        err.print(f"[red]error:[/] {escape(where)}: {escape(trace.error)}", highlight=False)
+
+    if output_format is OutputFormat.json:
+        text = render_json(result)
+        if output:
+            _write_text(output, text)
+        else:
+            sys.stdout.write(text)
+    else:
+        if output:
+            with output.open("w", encoding="utf-8") as fh:
+                print_report(result, Console(file=fh, width=160, highlight=False))
+        else:
+            print_report(result, Console(highlight=False))
+
+    if html:
+        from auditor.report.html import write_html
+
+        write_html(result, html)
+        err.print(f"HTML report: {html}")
+
+    if result.failed:
+        raise typer.Exit(EXIT_USAGE)
+    if fail_on is not FailOn.never:
+        from auditor.ruleset import Severity
+
+        threshold = Severity(fail_on.value).rank
+        if any(Severity(s).rank >= threshold for s in result.findings.get_column("severity").to_list()):
+            raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
+def parse(
+    paths: Annotated[list[Path], typer.Argument(help="Trace files or directories.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="events.parquet, or .arrow/.ipc for Arrow IPC.")],
+    tz: TzOpt = "UTC",
+) -> None:
+    """Write the canonical events of traces for other tools; rejected lines go beside them.
+
+    Example: trace-audit parse field.txt -o events.parquet  (also writes events.rejects.parquet)
+    """
+    import polars as pl
+
+    from parsers import ParseOptions, TraceReadError, read_trace
+
+    suffix = output.suffix.lower()
+    if suffix not in (".parquet", ".arrow", ".ipc", ".feather"):
+        raise Abort(f"{output}: choose .parquet, .arrow or .ipc as the output extension")
+    files = expand_paths(paths)
+    frames, rejects, failed = [], [], 0
+    for path in files:
+        try:
+            parsed = read_trace(path, ParseOptions(tz=_check_tz(tz)))
+        except TraceReadError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            failed += 1
+            continue
+        frames.append(parsed.events.collect())
+        rejects.append(parsed.rejects)
+        acc = parsed.accounting
+        err.print(
+            f"{parsed.path}: {parsed.format}, {acc.lines:,} lines = {acc.events:,} events + "
+            f"{acc.continuation:,} continuation + {acc.meta:,} meta + {acc.rejected:,} rejected"
+        )
+    from parsers import EVENT_SCHEMA, REJECT_SCHEMA
+
+    events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_SCHEMA)
+    rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
+    reject_path = output.with_name(f"{output.stem}.rejects{output.suffix}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for frame, target in ((events, output), (rejected, reject_path)):
+        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+        if suffix == ".parquet":
+            frame.write_parquet(tmp)
+        else:
+            frame.write_ipc(tmp)
+        os.replace(tmp, target)
+    err.print(f"wrote {events.height:,} events to {output} and {rejected.height:,} rejected lines to {reject_path}")
+    raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
+
+
+@app.command("formats")
+def list_formats() -> None:
+    """List the input formats recognised, with an example line of each."""
+    from parsers import formats
+
+    for cls in formats():
+        typer.echo(f"{cls.name}: {cls.description}")
+        typer.echo(f"    e.g. {cls.example}")
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOpt = None, maps: MapOpt = None) -> None:
+    """List the rules: id, severity, title and source page."""
+    from rich.table import Table
+
+    from auditor.audit import Auditor
+
+    auditor = Auditor.load(map_paths=maps or [], rule_paths=rules or [])
+    table = Table("id", "severity", "title", "source")
+    for rule in auditor.rules.rules:
+        table.add_row(rule.id, rule.severity.value, rule.title, rule.source)
+    Console().print(table)
+
+
+@rules_app.command("explain")
+def rules_explain(rule_id: Annotated[str, typer.Argument(help="A rule id from 'rules list'.")], rules: RulesOpt = None, maps: MapOpt = None) -> None:
+    """Show a rule's formula, source and meaning."""
+    from auditor.audit import Auditor
+
+    auditor = Auditor.load(map_paths=maps or [], rule_paths=rules or [])
+    found = next((r for r in auditor.rules.rules if r.id == rule_id), None)
+    if found is None:
+        known = ", ".join(r.id for r in auditor.rules.rules)
+        raise Abort(f"unknown rule {rule_id!r} (known: {known})")
+    lines = [
+        f"{found.id} ({found.severity.value}): {found.title}",
+        f"source:   {found.source}",
+        f"defined:  {found.origin}",
+        f"on:       {found.on_text}",
+        f"when:     {found.when_text}",
+    ]
+    if found.requires:
+        lines.append("requires: " + ", ".join(text for text, _ in found.requires) + " (else: not evaluable)")
+    if found.description:
+        lines += ["", found.description.strip()]
+    typer.echo("\n".join(lines))
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app()  # standalone: usage errors, --help and typer.Exit become SystemExit
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except Abort as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # the last line of defence: no traceback unless asked
+        if debug:
+            traceback.print_exc()
+        else:
+            err.print(
+                f"[red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))} "
+                "(rerun with --debug for the traceback)"
+            )
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

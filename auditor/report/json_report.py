@@ -1,0 +1,109 @@
+"""``--format json``: the pinned machine-readable result (version 1).
+
+Timestamps are formatted by polars from the nanosecond values, so JSON keeps the
+precision the trace had (Python datetimes would cut it to microseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import polars as pl
+
+from auditor.audit import AuditResult, TraceSummary
+
+JSON_VERSION = 1
+ISO = "%Y-%m-%dT%H:%M:%S%.fZ"
+
+
+def iso(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.convert_time_zone("UTC").dt.to_string(ISO)
+
+
+def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
+    """Findings as plain dicts with ISO timestamps, evidence included."""
+    if findings.is_empty():
+        return []
+    frame = findings.with_columns(
+        iso(pl.col("ts")).alias("ts"),
+        pl.col("evidence").list.eval(
+            pl.element().struct.with_fields(iso(pl.field("ts")).alias("ts"))
+        ),
+    )
+    out = []
+    for row in frame.iter_rows(named=True):
+        out.append(
+            {
+                "rule": row["rule"],
+                "severity": row["severity"],
+                "title": row["title"],
+                "source": row["source"],
+                "trace": row["trace"],
+                "adapter": row["adapter"],
+                "adapter_inferred": row["adapter_inferred"],
+                "ts": row["ts"],
+                "line": row["line"],
+                "message": row["message"],
+                "evidence": [
+                    {
+                        "line": e["line"],
+                        "ts": e["ts"],
+                        "kind": e["kind"],
+                        "value": e["value"],
+                        "text": e["text"],
+                        "role": e["role"],
+                        "adapter_inferred": e["adapter_inferred"],
+                    }
+                    for e in row["evidence"]
+                ],
+            }
+        )
+    return out
+
+
+def _trace_entry(summary: TraceSummary, not_evaluable: pl.DataFrame) -> dict[str, Any]:
+    missing = not_evaluable.filter(pl.col("trace") == summary.path)
+    return {
+        "path": summary.path,
+        "format": summary.format,
+        "encoding": summary.encoding,
+        "lines": summary.lines,
+        "events": summary.events,
+        "continuation": summary.continuation,
+        "meta": summary.meta,
+        "rejected": summary.rejected,
+        "lifecycle_events": summary.lifecycle,
+        "unattributed": summary.unattributed,
+        "adapters": list(summary.adapters),
+        "not_evaluable": [
+            {"rule": r["rule"], "adapter": r["adapter"], "reason": r["reason"]}
+            for r in missing.iter_rows(named=True)
+        ],
+        "error": None
+        if summary.error is None
+        else {"message": summary.error, "line": summary.error_line},
+    }
+
+
+def to_document(result: AuditResult) -> dict[str, Any]:
+    findings = export_findings(result.findings)
+    by_severity = {s: 0 for s in ("error", "warning", "info")}
+    for f in findings:
+        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
+    return {
+        "version": JSON_VERSION,
+        "traces": [_trace_entry(t, result.not_evaluable) for t in result.traces],
+        "findings": findings,
+        "summary": {
+            "traces": len(result.traces),
+            "failed": len(result.failed),
+            "findings": len(findings),
+            "by_severity": by_severity,
+            "rules": [r.id for r in result.rules.rules],
+        },
+    }
+
+
+def render_json(result: AuditResult) -> str:
+    return json.dumps(to_document(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,1 @@
+"""The rule expression language: grammar and formula trees."""
