@@ -78,7 +78,11 @@ class Auditor:
             lifecycle = self.maps.classify(parsed.events).collect()
         except TraceReadError as exc:
             summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)
-            return summary, pl.DataFrame(schema=LIFECYCLE_SCHEMA), pl.DataFrame(schema=REJECT_SCHEMA)
+            return (
+                summary,
+                pl.DataFrame(schema=LIFECYCLE_SCHEMA),
+                pl.DataFrame(schema=REJECT_SCHEMA),
+            )
         acc = parsed.accounting
         summary = TraceSummary(
             path=parsed.path,
@@ -108,13 +112,19 @@ class Auditor:
             summaries.append(summary)
             lifecycles.append(lifecycle)
             rejects.append(rejected)
-        classified = pl.concat(lifecycles, how="vertical_relaxed") if lifecycles else pl.DataFrame(
-            schema=LIFECYCLE_SCHEMA
+        classified = (
+            pl.concat(lifecycles, how="vertical_relaxed")
+            if lifecycles
+            else pl.DataFrame(schema=LIFECYCLE_SCHEMA)
         )
         attributed = attribute(classified)
         per_trace = attributed.group_by("trace").agg(
             pl.col("unattributed").sum().alias("unattributed"),
-            pl.col("adapter").filter(~pl.col("unattributed")).unique().sort(nulls_last=True).alias("adapters"),
+            pl.col("adapter")
+            .filter(~pl.col("unattributed"))
+            .unique()
+            .sort(nulls_last=True)
+            .alias("adapters"),
         )
         counts = {row["trace"]: row for row in per_trace.iter_rows(named=True)}
         summaries = [
@@ -127,7 +137,9 @@ class Auditor:
             lifecycle=timeline,
             findings=evaluation.findings,
             not_evaluable=evaluation.not_evaluable,
-            rejects=pl.concat(rejects, how="vertical_relaxed") if rejects else pl.DataFrame(schema=REJECT_SCHEMA),
+            rejects=pl.concat(rejects, how="vertical_relaxed")
+            if rejects
+            else pl.DataFrame(schema=REJECT_SCHEMA),
             rules=self.rules,
         )
 

@@ -67,9 +67,13 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     extensions = _trace_extensions()
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
+            )
             if not found:
-                raise Abort(f"{path}: no trace files in this directory ({', '.join(sorted(extensions))})")
+                raise Abort(
+                    f"{path}: no trace files in this directory ({', '.join(sorted(extensions))})"
+                )
             out.extend(found)
         else:
             out.append(path)
@@ -83,7 +87,9 @@ def _check_tz(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise Abort(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)") from None
+        raise Abort(
+            f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
     return tz
 
 
@@ -99,40 +105,67 @@ def _write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _stdout_console() -> Console:
+    """Rich wraps at 80 columns when stdout is a pipe; CI logs and files deserve full rows."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
 def _quiet() -> bool:
     return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
 MapOpt = Annotated[
     list[Path] | None,
-    typer.Option("--map", "-m", help="Event map TOML for your driver's messages; tried before the built-in maps. Repeatable."),
+    typer.Option(
+        "--map",
+        "-m",
+        help="Event map TOML for your driver's messages; tried before the built-in maps. Repeatable.",
+    ),
 ]
 RulesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--rules", "-r", help="Extra rule file (TOML), added to the built-in pack. Repeatable."),
+    typer.Option(
+        "--rules", "-r", help="Extra rule file (TOML), added to the built-in pack. Repeatable."
+    ),
 ]
 TzOpt = Annotated[
     str,
-    typer.Option("--tz", help="Time zone of local timestamps in the traces (IANA name). FILETIME stamps are UTC anyway."),
+    typer.Option(
+        "--tz",
+        help="Time zone of local timestamps in the traces (IANA name). FILETIME stamps are UTC anyway.",
+    ),
 ]
 
 
 @app.command()
 def audit(
-    paths: Annotated[list[Path], typer.Argument(help="Trace files, or directories to search for them.", show_default=False)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Trace files, or directories to search for them.", show_default=False),
+    ],
     maps: MapOpt = None,
     rules: RulesOpt = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.table,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML report with timelines.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write a self-contained HTML report with timelines."),
+    ] = None,
     tz: TzOpt = "UTC",
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
     ] = FailOn.error,
-    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rule ids (comma-separated or repeated).")] = None,
-    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rule ids.")] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Only these rule ids (comma-separated or repeated)."),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip these rule ids.")
+    ] = None,
 ) -> None:
     """Audit traces and report where the driver broke the lifecycle contract.
 
@@ -177,7 +210,7 @@ def audit(
             with output.open("w", encoding="utf-8") as fh:
                 print_report(result, Console(file=fh, width=160, highlight=False))
         else:
-            print_report(result, Console(highlight=False))
+            print_report(result, _stdout_console())
 
     if html:
         from auditor.report.html import write_html
@@ -191,15 +224,21 @@ def audit(
         from auditor.ruleset import Severity
 
         threshold = Severity(fail_on.value).rank
-        if any(Severity(s).rank >= threshold for s in result.findings.get_column("severity").to_list()):
+        if any(
+            Severity(s).rank >= threshold for s in result.findings.get_column("severity").to_list()
+        ):
             raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
 
 
 @app.command()
 def parse(
-    paths: Annotated[list[Path], typer.Argument(help="Trace files or directories.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="events.parquet, or .arrow/.ipc for Arrow IPC.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Trace files or directories.", show_default=False)
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="events.parquet, or .arrow/.ipc for Arrow IPC.")
+    ],
     tz: TzOpt = "UTC",
 ) -> None:
     """Write the canonical events of traces for other tools; rejected lines go beside them.
@@ -242,7 +281,9 @@ def parse(
         else:
             frame.write_ipc(tmp)
         os.replace(tmp, target)
-    err.print(f"wrote {events.height:,} events to {output} and {rejected.height:,} rejected lines to {reject_path}")
+    err.print(
+        f"wrote {events.height:,} events to {output} and {rejected.height:,} rejected lines to {reject_path}"
+    )
     raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
 
 
@@ -267,11 +308,15 @@ def rules_list(rules: RulesOpt = None, maps: MapOpt = None) -> None:
     table = Table("id", "severity", "title", "source")
     for rule in auditor.rules.rules:
         table.add_row(rule.id, rule.severity.value, rule.title, rule.source)
-    Console().print(table)
+    _stdout_console().print(table)
 
 
 @rules_app.command("explain")
-def rules_explain(rule_id: Annotated[str, typer.Argument(help="A rule id from 'rules list'.")], rules: RulesOpt = None, maps: MapOpt = None) -> None:
+def rules_explain(
+    rule_id: Annotated[str, typer.Argument(help="A rule id from 'rules list'.")],
+    rules: RulesOpt = None,
+    maps: MapOpt = None,
+) -> None:
     """Show a rule's formula, source and meaning."""
     from auditor.audit import Auditor
 
@@ -288,7 +333,9 @@ def rules_explain(rule_id: Annotated[str, typer.Argument(help="A rule id from 'r
         f"when:     {found.when_text}",
     ]
     if found.requires:
-        lines.append("requires: " + ", ".join(text for text, _ in found.requires) + " (else: not evaluable)")
+        lines.append(
+            "requires: " + ", ".join(text for text, _ in found.requires) + " (else: not evaluable)"
+        )
     if found.description:
         lines += ["", found.description.strip()]
     typer.echo("\n".join(lines))

@@ -87,9 +87,9 @@ class Compiler:
             case Atom(kind, "==", value):
                 return ((pl.col("kind") == kind) & (pl.col("value") == value)).fill_null(False)
             case Atom(kind, "!=", value):
-                return ((pl.col("kind") == kind) & (pl.col("value") != value).fill_null(True)).fill_null(
-                    False
-                )
+                return (
+                    (pl.col("kind") == kind) & (pl.col("value") != value).fill_null(True)
+                ).fill_null(False)
             case Not(x):
                 return ~self.expr(x)
             case And(a, b):
@@ -114,7 +114,12 @@ class Compiler:
                 return holds
             case Elapsed(p, op, duration):
                 age = _TSK - self.last_time(self.expr(p))
-                compare = {">": age > duration, ">=": age >= duration, "<": age < duration, "<=": age <= duration}
+                compare = {
+                    ">": age > duration,
+                    ">=": age >= duration,
+                    "<": age < duration,
+                    "<=": age <= duration,
+                }
                 return compare[op].fill_null(False)
         raise TypeError(f"cannot compile {node!r}")
 
@@ -150,7 +155,9 @@ class Evaluation:
     not_evaluable: pl.DataFrame  # auditor.findings.NOT_EVALUABLE_SCHEMA
 
 
-def _collect_rows(node: Node, row: int, g0: int, cols: dict[str, pl.Series], comp: Compiler, out: set[int]) -> None:
+def _collect_rows(
+    node: Node, row: int, g0: int, cols: dict[str, pl.Series], comp: Compiler, out: set[int]
+) -> None:
     match node:
         case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _):
             witness = cols[comp.witness_name(node)][row]
@@ -180,11 +187,15 @@ def _message(rule: Rule, adapter: str | None) -> str:
     return Template(template).safe_substitute(adapter=adapter or "-", rule=rule.id)
 
 
-def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def evaluate_rule(
+    frame: pl.DataFrame, rule: Rule, index: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     comp = Compiler(str(index))
     on = comp.expr(rule.on)
     when = comp.expr(rule.when)
-    requires = [comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)]
+    requires = [
+        comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)
+    ]
     work = frame.with_columns(
         on.alias("__on"),
         when.alias("__when"),
@@ -200,14 +211,18 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
         for row in per_group.iter_rows(named=True):  # one row per adapter, not per event
             if not row["__on"]:
                 continue
-            missing = [text for k, (text, _) in enumerate(rule.requires) if not row[f"__req{index}_{k}"]]
+            missing = [
+                text for k, (text, _) in enumerate(rule.requires) if not row[f"__req{index}_{k}"]
+            ]
             if missing:
                 not_evaluable.append(
                     {
                         "trace": row["trace"],
                         "adapter": row["adapter"],
                         "rule": rule.id,
-                        "reason": "no event matching " + ", ".join(repr(m) for m in missing) + " for this adapter",
+                        "reason": "no event matching "
+                        + ", ".join(repr(m) for m in missing)
+                        + " for this adapter",
                     }
                 )
     # Timestamps travel as int ns: Python datetimes would cut them to microseconds.
@@ -262,7 +277,9 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[list[dic
 
 def _raw_evidence_dtype() -> pl.DataType:
     inner = EVIDENCE_DTYPE.inner  # type: ignore[attr-defined]
-    return pl.List(pl.Struct({f.name: (pl.Int64() if f.name == "ts" else f.dtype) for f in inner.fields}))
+    return pl.List(
+        pl.Struct({f.name: (pl.Int64() if f.name == "ts" else f.dtype) for f in inner.fields})
+    )
 
 
 def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
@@ -275,8 +292,10 @@ def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
             findings.extend(found)
             not_evaluable.extend(missing)
     raw_schema = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
-    found_frame = pl.DataFrame(findings, schema=raw_schema).cast(FINDING_SCHEMA).sort(
-        ["trace", "ts", "seq", "rule", "adapter"], nulls_last=True
+    found_frame = (
+        pl.DataFrame(findings, schema=raw_schema)
+        .cast(FINDING_SCHEMA)
+        .sort(["trace", "ts", "seq", "rule", "adapter"], nulls_last=True)
     )
     missing_frame = pl.DataFrame(not_evaluable, schema=NOT_EVALUABLE_SCHEMA).sort(
         ["trace", "rule", "adapter"], nulls_last=True

@@ -170,15 +170,21 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
             problems.append(Problem(path, None, None, "[map] adapter must be a regular expression"))
             adapter_pattern = None
         elif err := _regex_problem(adapter_pattern):
-            problems.append(Problem(path, None, None, f"[map] adapter: invalid regular expression: {err}"))
+            problems.append(
+                Problem(path, None, None, f"[map] adapter: invalid regular expression: {err}")
+            )
             adapter_pattern = None
         elif "adapter" not in _GROUP_NAME.findall(adapter_pattern):
-            problems.append(Problem(path, None, None, "[map] adapter needs a (?P<adapter>...) group"))
+            problems.append(
+                Problem(path, None, None, "[map] adapter needs a (?P<adapter>...) group")
+            )
             adapter_pattern = None
 
     raw_entries = doc.get("event", [])
     if not isinstance(raw_entries, list):
-        raise ConfigError([Problem(path, None, None, "'event' must be an array of [[event]] tables")])
+        raise ConfigError(
+            [Problem(path, None, None, "'event' must be an array of [[event]] tables")]
+        )
     headers = table_lines(text, "event")
     entries: list[MapEntry] = []
     for index, raw in enumerate(raw_entries):
@@ -195,10 +201,12 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
             problem(key, f"unknown key {key!r} (expected one of {', '.join(sorted(_ENTRY_KEYS))})")
         kind = raw.get("kind")
         if not isinstance(kind, str):
-            problem(None, "[[event]] needs kind = \"...\"")
+            problem(None, '[[event]] needs kind = "..."')
             continue
         if kind not in known:
-            problem("kind", f"unknown kind {kind!r}: use a vocabulary kind or declare it in [map] kinds")
+            problem(
+                "kind", f"unknown kind {kind!r}: use a vocabulary kind or declare it in [map] kinds"
+            )
         patterns: dict[str, str | None] = {}
         for key in ("message", "provider", "event"):
             value = raw.get(key)
@@ -221,7 +229,7 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
             value = None
         values = raw.get("values", {})
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
-            problem("values", "values must be a table of strings, e.g. { ON = \"on\" }")
+            problem("values", 'values must be a table of strings, e.g. { ON = "on" }')
             values = {}
         groups = frozenset(_GROUP_NAME.findall(patterns["message"] or ""))
         if values and "value" not in groups:
@@ -230,7 +238,7 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
             problem("value", "give either a constant value or a (?P<value>...) group, not both")
         allowed = KIND_VALUES.get(Kind(kind)) if kind in MAPPABLE else None
         if allowed is not None:
-            for candidate in ([value] if value is not None else list(values.values())):
+            for candidate in [value] if value is not None else list(values.values()):
                 if candidate not in allowed:
                     problem(
                         "value" if value is not None else "values",
@@ -285,7 +293,9 @@ class MapSet:
     maps: tuple[EventMap, ...]
 
     @classmethod
-    def load(cls, user_paths: list[str | Path] | tuple[str | Path, ...] = (), *, builtin: bool = True) -> MapSet:
+    def load(
+        cls, user_paths: list[str | Path] | tuple[str | Path, ...] = (), *, builtin: bool = True
+    ) -> MapSet:
         problems: list[Problem] = []
         user: list[EventMap] = []
         for path in user_paths:
@@ -353,7 +363,9 @@ class MapSet:
         ]
         return matched.with_columns(
             pl.col("__entry").replace_strict(kinds, return_dtype=pl.String).alias("kind"),
-            (pl.coalesce(values) if values else pl.lit(None, pl.String)).cast(pl.String).alias("value"),
+            (pl.coalesce(values) if values else pl.lit(None, pl.String))
+            .cast(pl.String)
+            .alias("value"),
             (pl.coalesce(adapters) if adapters else pl.lit(None, pl.String))
             .cast(pl.String)
             .str.strip_chars()

@@ -16,15 +16,16 @@ ORDER = ["trace", "__tsk", "seq"]
 
 def sort_key() -> pl.Expr:
     """Event time for ordering: debugger-stamped events (null ts) keep their source slot."""
-    return (
-        pl.col("ts").cast(pl.Int64).forward_fill().backward_fill().over("trace", order_by="seq")
-    )
+    return pl.col("ts").cast(pl.Int64).forward_fill().backward_fill().over("trace", order_by="seq")
 
 
 def attribute(classified: pl.DataFrame) -> pl.DataFrame:
     """Fill ``adapter`` where it can be inferred; add ``adapter_inferred`` and ``unattributed``."""
     frame = classified.with_columns(
-        pl.when(pl.col("adapter").str.strip_chars() == "").then(None).otherwise(pl.col("adapter")).alias("adapter"),
+        pl.when(pl.col("adapter").str.strip_chars() == "")
+        .then(None)
+        .otherwise(pl.col("adapter"))
+        .alias("adapter"),
         sort_key().alias("__tsk"),
     ).sort(ORDER)
     named = pl.col("adapter").drop_nulls()

@@ -44,7 +44,7 @@ def table_lines(text: str, table: str) -> list[int]:
     tomllib gives no positions, so the n-th entry of an array of tables is located by
     the n-th header in the text: enough to point a user at the right block.
     """
-    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]", re.MULTILINE)
+    pattern = re.compile(r"^[ \t]*\[\[[ \t]*" + re.escape(table) + r"[ \t]*\]\]", re.MULTILINE)
     return [text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)]
 
 
@@ -59,3 +59,14 @@ def key_line(text: str, start_line: int | None, key: str) -> int | None:
         if pattern.match(line):
             return start_line + offset
     return start_line
+
+
+def file_column(text: str, line: int | None, fragment: str, column: int | None) -> int | None:
+    """Turn a column inside a formula string into a column of the file line holding it."""
+    if line is None or column is None:
+        return None
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    at = lines[line - 1].find(fragment)
+    return at + column if at >= 0 else None

@@ -16,7 +16,14 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
-from auditor.problems import ConfigError, Problem, key_line, table_lines, toml_position
+from auditor.problems import (
+    ConfigError,
+    Problem,
+    file_column,
+    key_line,
+    table_lines,
+    toml_position,
+)
 from auditor.rulelang.syntax import (
     And,
     Atom,
@@ -70,7 +77,10 @@ class RuleSet:
         unknown = sorted((chosen | dropped) - known)
         if unknown:
             raise ConfigError(
-                [Problem("--select/--ignore", None, None, f"unknown rule id {u!r}") for u in unknown]
+                [
+                    Problem("--select/--ignore", None, None, f"unknown rule id {u!r}")
+                    for u in unknown
+                ]
             )
         rules = tuple(
             r for r in self.rules if (not chosen or r.id in chosen) and r.id not in dropped
@@ -78,14 +88,26 @@ class RuleSet:
         return RuleSet(rules, self.defines)
 
 
-_RULE_KEYS = {"id", "severity", "title", "source", "on", "when", "requires", "message", "description"}
+_RULE_KEYS = {
+    "id",
+    "severity",
+    "title",
+    "source",
+    "on",
+    "when",
+    "requires",
+    "message",
+    "description",
+}
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 class _Resolver:
     """Replaces names with kinds or define bodies; detects cycles and unknown names."""
 
-    def __init__(self, local: Mapping[str, Node], inherited: Mapping[str, Node], kinds: frozenset[str]):
+    def __init__(
+        self, local: Mapping[str, Node], inherited: Mapping[str, Node], kinds: frozenset[str]
+    ):
         self.local = local
         self.inherited = inherited
         self.kinds = kinds
@@ -139,10 +161,6 @@ class _Resolver:
         raise FormulaError("elapsed(...) must be compared with a duration, e.g. elapsed(p) > '30s'")
 
 
-def _formula_line(text: str, start: int | None, key: str) -> int | None:
-    return key_line(text, start, key)
-
-
 def parse_rules(
     text: str,
     path: str,
@@ -160,7 +178,7 @@ def parse_rules(
         raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
 
     def define_line(name: str) -> int | None:
-        found = re.search(r"^\s*" + re.escape(name) + r"\s*=", text, re.MULTILINE)
+        found = re.search(r"^[ \t]*" + re.escape(name) + r"[ \t]*=", text, re.MULTILINE)
         return text.count("\n", 0, found.start()) + 1 if found else None
 
     raw_defines = doc.get("define", {})
@@ -169,19 +187,31 @@ def parse_rules(
     local: dict[str, Node] = {}
     for name, formula in raw_defines.items():
         if not isinstance(formula, str):
-            problems.append(Problem(path, define_line(name), None, f"define {name!r} must be a string"))
+            problems.append(
+                Problem(path, define_line(name), None, f"define {name!r} must be a string")
+            )
             continue
         try:
             local[name] = parse_formula(formula)
         except FormulaError as exc:
-            problems.append(Problem(path, define_line(name), exc.column, f"define {name!r}: {exc.message}"))
+            line = define_line(name)
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    file_column(text, line, formula, exc.column),
+                    f"define {name!r}: {exc.message}",
+                )
+            )
     resolver = _Resolver(local, inherited, kinds)
     resolved_defines: dict[str, Node] = {}
     for name in local:
         try:
             resolved_defines[name] = resolver.define(name)
         except FormulaError as exc:
-            problems.append(Problem(path, define_line(name), exc.column, f"define {name!r}: {exc.message}"))
+            line = define_line(name)
+            column = file_column(text, line, raw_defines[name], exc.column)
+            problems.append(Problem(path, line, column, f"define {name!r}: {exc.message}"))
 
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
@@ -195,9 +225,15 @@ def parse_rules(
     for index, raw in enumerate(raw_rules):
         start = headers[index] if index < len(headers) else None
 
-        def problem(key: str | None, message: str, column: int | None = None, start: int | None = start) -> None:
-            line = _formula_line(text, start, key) if key else start
-            problems.append(Problem(path, line, column, message))
+        def problem(
+            key: str | None,
+            message: str,
+            column: int | None = None,
+            start: int | None = start,
+            formula: str = "",
+        ) -> None:
+            line = key_line(text, start, key) if key else start
+            problems.append(Problem(path, line, file_column(text, line, formula, column), message))
 
         if not isinstance(raw, dict):
             problem(None, "[[rule]] must be a table")
@@ -220,12 +256,12 @@ def parse_rules(
         for key in ("on", "when"):
             formula = raw.get(key)
             if not isinstance(formula, str):
-                problem(None, f"{rule_id}: needs {key} = \"formula\"")
+                problem(None, f'{rule_id}: needs {key} = "formula"')
                 continue
             try:
                 formulas[key] = (formula, resolver.resolve(parse_formula(formula)))
             except FormulaError as exc:
-                problem(key, f"{rule_id}: in {key!r}: {exc.message}", exc.column)
+                problem(key, f"{rule_id}: in {key!r}: {exc.message}", exc.column, formula=formula)
         requires: list[tuple[str, Node]] = []
         raw_requires = raw.get("requires", [])
         if isinstance(raw_requires, str):
@@ -237,7 +273,12 @@ def parse_rules(
             try:
                 requires.append((formula, resolver.resolve(parse_formula(formula))))
             except FormulaError as exc:
-                problem("requires", f"{rule_id}: in 'requires': {exc.message}", exc.column)
+                problem(
+                    "requires",
+                    f"{rule_id}: in 'requires': {exc.message}",
+                    exc.column,
+                    formula=formula,
+                )
         for key in ("title", "source", "message", "description"):
             if key in raw and not isinstance(raw[key], str):
                 problem(key, f"{rule_id}: {key} must be a string")
@@ -302,7 +343,12 @@ def load_rules(
     for rule in rules:
         if rule.id in ids and ids[rule.id] != rule.origin:
             problems.append(
-                Problem(rule.origin, None, None, f"rule id {rule.id!r} is already defined at {ids[rule.id]}")
+                Problem(
+                    rule.origin,
+                    None,
+                    None,
+                    f"rule id {rule.id!r} is already defined at {ids[rule.id]}",
+                )
             )
         ids.setdefault(rule.id, rule.origin)
     if problems:

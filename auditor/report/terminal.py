@@ -29,9 +29,7 @@ def print_report(result: AuditResult, console: Console) -> None:
     findings = result.findings.with_columns(
         pl.col("ts").dt.to_string("%Y-%m-%d %H:%M:%S%.f").alias("ts_text"),
         pl.col("evidence").list.eval(
-            pl.element().struct.with_fields(
-                pl.field("ts").dt.to_string("%H:%M:%S%.f").alias("ts")
-            )
+            pl.element().struct.with_fields(pl.field("ts").dt.to_string("%H:%M:%S%.f").alias("ts"))
         ),
     )
     if findings.height:
@@ -44,11 +42,15 @@ def print_report(result: AuditResult, console: Console) -> None:
             for e in f["evidence"]:
                 marker = "→" if e["role"] == "anchor" else " "
                 kind = e["kind"] + (f"={e['value']}" if e["value"] else "")
-                body.append(f"\n{marker} L{e['line'] if e['line'] is not None else '-'} ", style="dim")
+                body.append(
+                    f"\n{marker} L{e['line'] if e['line'] is not None else '-'} ", style="dim"
+                )
                 body.append(f"{e['ts'] or '-'} {kind}: ", style="dim")
                 body.append(_short(e["text"]))
             if f["adapter_inferred"]:
-                body.append("\n(adapter inferred: the evidence names no adapter)", style="dim italic")
+                body.append(
+                    "\n(adapter inferred: the evidence names no adapter)", style="dim italic"
+                )
             table.add_row(
                 Text(f["severity"], style=SEVERITY_STYLE.get(f["severity"], "")),
                 f["rule"],
@@ -70,7 +72,9 @@ def print_report(result: AuditResult, console: Console) -> None:
         if trace.error is None and trace.rejected:
             first = result.rejects.filter(pl.col("trace") == trace.path).head(1).to_dicts()
             detail = f" (first: line {first[0]['line']}: {first[0]['reason']})" if first else ""
-            console.print(f"[yellow]{escape(trace.path)}: {trace.rejected} rejected lines{escape(detail)}[/]")
+            console.print(
+                f"[yellow]{escape(trace.path)}: {trace.rejected} rejected lines{escape(detail)}[/]"
+            )
         if trace.unattributed:
             console.print(
                 f"[dim]{escape(trace.path)}: {trace.unattributed} lifecycle events could not be "

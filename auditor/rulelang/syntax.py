@@ -12,7 +12,13 @@ from functools import cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    VisitError,
+)
 
 
 class FormulaError(Exception):
@@ -87,7 +93,15 @@ class Elapsed:
 
 Node = Ref | Atom | Not | And | Or | Since | Once | Prev | Elapsed
 
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
+_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)\s*$")
 
 
@@ -202,13 +216,19 @@ def parse_formula(text: str) -> Node:
             raise exc.orig_exc from None
         raise FormulaError(str(exc.orig_exc)) from None
     except UnexpectedEOF as exc:
-        raise FormulaError(f"formula ends early: expected {_expected(exc)}", len(text) + 1) from None
+        raise FormulaError(
+            f"formula ends early: expected {_expected(exc)}", len(text) + 1
+        ) from None
     except UnexpectedCharacters as exc:
-        raise FormulaError(f"unexpected character {text[exc.pos_in_stream]!r}", exc.column) from None
+        raise FormulaError(
+            f"unexpected character {text[exc.pos_in_stream]!r}", exc.column
+        ) from None
     except UnexpectedInput as exc:
         token = getattr(exc, "token", None)
-        shown = "end of formula" if token is None or token.type == "$END" else repr(str(token))
-        raise FormulaError(f"unexpected {shown}: expected {_expected(exc)}", exc.column) from None
+        at_end = token is None or token.type == "$END"
+        shown = "end of formula" if at_end else repr(str(token))
+        column = len(text.rstrip()) + 1 if at_end else exc.column
+        raise FormulaError(f"unexpected {shown}: expected {_expected(exc)}", column) from None
     except LarkError as exc:
         raise FormulaError(str(exc)) from None
     if isinstance(node, _PendingElapsed):
