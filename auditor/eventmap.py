@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from auditor.prefilter import escape_literal, required_literals
 from auditor.problems import ConfigError, Problem, key_line, table_lines, toml_position
 from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
 
@@ -320,20 +321,38 @@ class MapSet:
         return frozenset(out)
 
     def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr:
-        """Pre-filter for parsers (``parsers.RecordFilter``): see :func:`loosen`."""
+        """Pre-filter for parsers (``parsers.RecordFilter``).
+
+        Entries whose pattern provably contains a literal contribute that literal to one
+        fast literal search; the others contribute their loosened pattern (see
+        :func:`loosen`). Either way the condition only widens what the maps match.
+        """
+        literals: set[str] = set()
         patterns: list[str] = []
         for entry in self.entries:
             if entry.event_id is not None and not has_event_id:
                 continue  # can never match a record without event ids
             if entry.message is None:
                 return pl.lit(True)
-            patterns.append(loosen(entry.message))
-        if not patterns:
+            found = required_literals(entry.message)
+            if found:
+                literals |= found
+            else:
+                patterns.append(loosen(entry.message))
+        parts: list[pl.Expr] = []
+        if literals:
+            parts.append(text.str.contains("|".join(escape_literal(x) for x in sorted(literals))))
+        if patterns:
+            combined = "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
+            if _regex_problem(combined):
+                return pl.lit(True)
+            parts.append(text.str.contains(combined))
+        if not parts:
             return pl.lit(False)
-        combined = "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
-        if _regex_problem(combined):
-            return pl.lit(True)
-        return text.str.contains(combined)
+        out = parts[0]
+        for part in parts[1:]:
+            out = out | part
+        return out
 
     def classify(self, events: pl.LazyFrame) -> pl.LazyFrame:
         """Add kind / value / adapter and keep only the events some entry classifies."""

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.eventmap import MapSet
+from auditor.prefilter import escape_literal, required_literals
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("MPHaltEx enter", {"MPHaltEx enter"}),
+        ("abc(?i:defgh)", {"abc"}),
+        ("(?i)abcdef", None),
+        ("foo|barbaz", {"foo", "barbaz"}),
+        ("foo|b", None),  # one branch has no usable literal: no literal can be required
+        ("x?abcd", {"abcd"}),
+        ("(?:abc)+z", {"abc"}),
+        ("(?:abc)*z", None),
+        (r"\bOID_(?P<value>ON|OFF)\b.{0,9}Adapter", {"Adapter"}),
+        (r"(?<adapter>\w+) RF -> ON", {" RF -> ON"}),
+        (r"\x{200E}abc", None),  # Rust-only syntax: keep the full pattern
+    ],
+)
+def test_required_literals(pattern, expected):
+    found = required_literals(pattern)
+    assert (set(found) if found else None) == expected
+
+
+pieces = st.sampled_from(
+    [
+        "abc",
+        "abd",
+        "xyz",
+        "a",
+        "b",
+        r"\d",
+        r"\s",
+        ".",
+        "(?:abc|xyzw)",
+        "(?i:abc)",
+        "(?:ab)?",
+        "(?:cd)+",
+        "[ab]",
+        "^",
+        r"\b",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(pieces, min_size=1, max_size=6), st.text(alphabet="abcdxyzwABC 1", max_size=30))
+def test_a_match_always_contains_one_of_the_literals(parts, text):
+    pattern = "".join(parts)
+    found = required_literals(pattern)
+    if found and re.search(pattern, text):
+        assert any(lit in text for lit in found), (pattern, text, found)
+
+
+def test_escaped_literals_match_themselves_in_polars():
+    weird = ["a.b*c", "(x)[y]{z}", "p|q^r$", "dash-and#hash", "tab\there"]
+    frame = pl.DataFrame({"t": [*weird, "ab"]})
+    out = frame.select(pl.col("t").str.contains("|".join(escape_literal(w) for w in weird)))
+    assert out.to_series().to_list() == [True] * len(weird) + [False]
+
+
+def test_every_builtin_entry_has_a_literal_prefilter():
+    # a new built-in entry without one would silently slow every audit down
+    missing = [
+        e.origin for e in MapSet.load().entries if e.message and not required_literals(e.message)
+    ]
+    assert missing == []
