@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 SAMPLES := $(sort $(wildcard samples/*.txt samples/*.csv))
+SAMPLE_MAPS := $(addprefix --map ,$(sort $(wildcard samples/*.map.toml)))
 
 .PHONY: demo test lint unit bench clean
 
@@ -21,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	@mkdir -p out
-	$(BIN)/trace-audit audit $(SAMPLES) --html out/report.html --fail-on never
+	$(BIN)/trace-audit audit $(SAMPLES) $(SAMPLE_MAPS) --html out/report.html --fail-on never
 	@echo "HTML report: out/report.html"
 
 lint: $(VENV)/.installed-dev
