@@ -1,0 +1,446 @@
+"""The HTML report: one self-contained, offline file a driver engineer can open anywhere.
+
+plotly.js is inlined once; there is no reference to a CDN, a font service or any other
+network resource. Everything that comes from a trace or a rule file is untrusted:
+text in the page goes through :func:`html.escape`, and each figure's JSON is embedded
+with ``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e`` and ``\\u0026``, so no
+message can close the ``<script>`` element it sits in. Output is deterministic: the
+same result renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from plotly.offline import get_plotlyjs
+
+from auditor.report.timeline import SEVERITY_COLOURS, SEVERITY_ORDER, timeline_figure
+
+if TYPE_CHECKING:
+    from auditor.audit import AuditResult, TraceSummary
+
+DEFAULT_TITLE = "trace-auditor report"
+REJECT_SAMPLE = 10
+TEXT_LIMIT = 400
+UNNAMED_ADAPTER = "(adapter not named)"
+PLOTLY_CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "typesetMath": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+}
+
+CSS = """
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-alt: #f6f8fa;
+        --error: #d62728; --warning: #e07000; --info: #1f77b4; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 0 2rem 3rem; color: var(--fg); background: #fff; line-height: 1.45;
+       font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+             sans-serif; }
+header { border-bottom: 1px solid var(--line); padding: 1.2rem 0 0.8rem; margin-bottom: 1rem; }
+h1 { font-size: 1.5rem; margin: 0 0 0.3rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 0.6rem; padding-bottom: 0.25rem;
+     border-bottom: 1px solid var(--line); }
+h3 { font-size: 1rem; margin: 1.4rem 0 0.4rem; word-break: break-all; }
+nav a { margin-right: 1rem; }
+a { color: #0969da; text-decoration: none; }
+a:hover { text-decoration: underline; }
+.muted { color: var(--muted); }
+.headline { font-size: 1.05rem; margin: 0.3rem 0; }
+table { border-collapse: collapse; margin: 0.4rem 0 1rem; width: auto; max-width: 100%; }
+th, td { border: 1px solid var(--line); padding: 0.3rem 0.55rem; text-align: left;
+         vertical-align: top; }
+th { background: var(--bg-alt); font-weight: 600; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.time, td.nowrap { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.path { word-break: break-all; }
+tr.failed td { background: #fff0f0; }
+code, .mono, pre { font-family: ui-monospace, SFMono-Regular, Consolas, "Liberation Mono",
+                   Menlo, monospace; font-size: 12.5px; }
+.sev { display: inline-block; padding: 0 0.45rem; border-radius: 0.6rem; color: #fff;
+       font-size: 12px; font-weight: 600; }
+.sev-error { background: var(--error); }
+.sev-warning { background: var(--warning); }
+.sev-info { background: var(--info); }
+.sev-other { background: #616161; }
+.tag { display: inline-block; padding: 0 0.35rem; border: 1px solid var(--line);
+       border-radius: 0.3rem; font-size: 11px; color: var(--muted); margin-left: 0.3rem; }
+table.findings { width: 100%; }
+table.findings tbody.finding > tr.main td { border-top: 2px solid var(--line); }
+table.findings tr.evidence > td { background: var(--bg-alt); padding: 0.2rem 0.55rem 0.5rem 2rem; }
+table.evidence { margin: 0.2rem 0; width: 100%; table-layout: fixed; }
+table.evidence th, table.evidence td { border: none; border-bottom: 1px solid var(--line);
+                                       padding: 0.15rem 0.5rem; background: transparent; }
+table.evidence td.text { font-family: ui-monospace, SFMono-Regular, Consolas, "Liberation Mono",
+                                       Menlo, monospace; font-size: 12.5px; word-break: break-all; }
+tr.anchor td { font-weight: 600; }
+.error-text { color: var(--error); }
+.timeline { width: 100%; min-height: 200px; }
+section.trace { margin-bottom: 2rem; }
+footer { margin-top: 3rem; color: var(--muted); font-size: 12px; }
+"""
+
+
+def _e(value: object) -> str:
+    """Escape untrusted text for HTML element content and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _cut(text: str | None, limit: int = TEXT_LIMIT) -> str:
+    if text is None:
+        return ""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _time(value: datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _adapter(adapter: str | None, inferred: bool | None = False) -> str:
+    if adapter is None:
+        text = f'<span class="muted">{_e(UNNAMED_ADAPTER)}</span>'
+    else:
+        text = f"<code>{_e(adapter)}</code>"
+    if inferred:
+        text += (
+            '<span class="tag" title="adapter inferred from the trace or thread">inferred</span>'
+        )
+    return text
+
+
+def _severity(severity: str | None) -> str:
+    cls = f"sev-{severity}" if severity in SEVERITY_COLOURS else "sev-other"
+    return f'<span class="sev {cls}">{_e(severity)}</span>'
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _table(headers: Sequence[str], rows: Iterable[str], cls: str = "") -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    attr = f' class="{cls}"' if cls else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def script_json(value: str) -> str:
+    """JSON text made safe to sit inside a ``<script>`` element.
+
+    ``<``, ``>`` and ``&`` only ever occur inside JSON strings, where ``\\u003c`` and
+    friends decode to the same characters, so the data is unchanged while no
+    ``</script>``, ``<!--`` or ``<script`` can appear in the page source.
+    """
+    return value.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+def _anchors(traces: Sequence[TraceSummary]) -> dict[str, str]:
+    return {t.path: f"trace-{k}" for k, t in enumerate(traces)}
+
+
+def _headline(result: AuditResult) -> str:
+    findings = result.findings
+    counts = dict(findings.group_by("severity").len().iter_rows()) if findings.height else {}
+    parts = [_e(_plural(counts.get(s, 0), s, s if s == "info" else None)) for s in SEVERITY_ORDER]
+    failed = len(result.failed)
+    unreadable = f", <span class='error-text'>{failed} unreadable</span>" if failed else ""
+    return (
+        f'<p class="headline"><strong>{_e(_plural(findings.height, "finding"))}</strong>'
+        f" ({', '.join(parts)}) in {_e(_plural(len(result.traces), 'trace'))}{unreadable}"
+        f" · {_e(_plural(len(result.rules.rules), 'rule'))} evaluated</p>"
+    )
+
+
+def _traces_table(result: AuditResult, anchors: dict[str, str]) -> str:
+    rows = []
+    for t in result.traces:
+        if t.error is not None:
+            where = f" at line {t.error_line}" if t.error_line is not None else ""
+            status = f'<span class="error-text">not read{_e(where)}: {_e(t.error)}</span>'
+        else:
+            status = "read"
+        adapters = ", ".join(_adapter(a) for a in t.adapters) or '<span class="muted">—</span>'
+        numbers = (
+            t.lines,
+            t.events,
+            t.meta,
+            t.continuation,
+            t.rejected,
+            t.lifecycle,
+            t.unattributed,
+        )
+        cells = "".join(f'<td class="num">{n}</td>' for n in numbers)
+        rows.append(
+            f'<tr class="{"failed" if t.error is not None else ""}">'
+            f'<td class="path"><a href="#{anchors[t.path]}">{_e(t.path)}</a></td>'
+            f"<td>{_e(t.format or '—')}</td><td>{_e(t.encoding or '—')}</td>{cells}"
+            f"<td>{adapters}</td><td>{status}</td></tr>"
+        )
+    headers = [
+        "trace",
+        "format",
+        "encoding",
+        "lines",
+        "events",
+        "meta",
+        "continuation",
+        "rejected",
+        "lifecycle events",
+        "unattributed",
+        "adapters",
+        "status",
+    ]
+    if not rows:
+        return '<p class="muted">No trace was given.</p>'
+    return _table(headers, rows)
+
+
+def _rules_table(result: AuditResult) -> str:
+    findings = result.findings
+    per_rule = dict(findings.group_by("rule").len().iter_rows()) if findings.height else {}
+    missing = result.not_evaluable
+    per_rule_ne = dict(missing.group_by("rule").len().iter_rows()) if missing.height else {}
+    per_sev = dict(findings.group_by("severity").len().iter_rows()) if findings.height else {}
+    sev_rows = [
+        f"<tr><td>{_severity(s)}</td><td class='num'>{per_sev.get(s, 0)}</td></tr>"
+        for s in [*SEVERITY_ORDER, *sorted(set(per_sev) - set(SEVERITY_ORDER))]
+    ]
+    rule_rows = []
+    known = set()
+    for rule in result.rules.rules:
+        known.add(rule.id)
+        rule_rows.append(
+            f"<tr><td><code>{_e(rule.id)}</code></td><td>{_severity(rule.severity.value)}</td>"
+            f"<td>{_e(rule.title)}</td><td>{_e(rule.source)}</td>"
+            f"<td class='num'>{per_rule.get(rule.id, 0)}</td>"
+            f"<td class='num'>{per_rule_ne.get(rule.id, 0)}</td></tr>"
+        )
+    # findings of rules this rule set does not hold (results merged from other runs)
+    for rule_id in sorted(set(per_rule) - known):
+        rule_rows.append(
+            f"<tr><td><code>{_e(rule_id)}</code></td><td></td><td></td><td></td>"
+            f"<td class='num'>{per_rule[rule_id]}</td>"
+            f"<td class='num'>{per_rule_ne.get(rule_id, 0)}</td></tr>"
+        )
+    return (
+        "<h3>Findings per severity</h3>"
+        + _table(["severity", "findings"], sev_rows)
+        + "<h3>Findings per rule</h3>"
+        + _table(["rule", "severity", "title", "source", "findings", "not evaluable"], rule_rows)
+    )
+
+
+def _evidence(evidence: list[dict[str, Any]] | None) -> str:
+    if not evidence:
+        return '<span class="muted">no evidence recorded</span>'
+    rows = []
+    for item in evidence:
+        kind = item.get("kind")
+        value = item.get("value")
+        what = _e(kind) + (f" = {_e(value)}" if value is not None else "")
+        if kind == "trace.end":
+            line = "end of trace"
+            text = '<span class="muted">(end of trace)</span>'
+        else:
+            line = "—" if item.get("line") is None else str(item["line"])
+            text = _e(_cut(item.get("text")))
+        role = item.get("role") or ""
+        if item.get("adapter_inferred"):
+            role += " (adapter inferred)"
+        rows.append(
+            f'<tr class="{"anchor" if item.get("role") == "anchor" else "witness"}">'
+            f'<td class="num">{_e(line)}</td><td class="time">{_e(_time(item.get("ts")))}</td>'
+            f"<td><code>{what}</code></td><td>{_e(role)}</td>"
+            f'<td class="text">{text}</td></tr>'
+        )
+    head = "".join(f"<th>{h}</th>" for h in ("line", "time (UTC)", "kind", "role", "text"))
+    cols = "".join(f'<col style="width:{w}">' for w in ("6em", "17em", "15em", "9em", "auto"))
+    return (
+        f'<table class="evidence"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _findings_table(result: AuditResult, anchors: dict[str, str]) -> str:
+    findings = result.findings
+    if findings.is_empty():
+        return '<p class="muted">No findings.</p>'
+    bodies = []
+    for f in findings.iter_rows(named=True):  # one row per finding, not per event
+        anchor = anchors.get(f["trace"])
+        trace = _e(f["trace"])
+        if anchor:
+            trace = f'<a href="#{anchor}">{trace}</a>'
+        line = "end of trace" if f["line"] is None else str(f["line"])
+        bodies.append(
+            '<tbody class="finding">'
+            f'<tr class="main"><td class="nowrap"><code>{_e(f["rule"])}</code></td>'
+            f"<td>{_severity(f['severity'])}</td>"
+            f'<td class="path">{trace}</td>'
+            f"<td>{_adapter(f['adapter'], f.get('adapter_inferred'))}</td>"
+            f'<td class="time">{_e(_time(f["ts"]))}</td>'
+            f'<td class="num">{_e(line)}</td>'
+            f"<td>{_e(f['message'])}</td></tr>"
+            f'<tr class="evidence"><td colspan="7">{_evidence(f["evidence"])}</td></tr>'
+            "</tbody>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("rule", "severity", "trace", "adapter", "time (UTC)", "line", "message")
+    )
+    return f'<table class="findings"><thead><tr>{head}</tr></thead>{"".join(bodies)}</table>'
+
+
+def _not_evaluable_table(result: AuditResult) -> str:
+    missing = result.not_evaluable
+    if missing.is_empty():
+        return '<p class="muted">Every rule could be evaluated for every adapter.</p>'
+    rows = [
+        f'<tr><td class="path">{_e(m["trace"])}</td><td>{_adapter(m["adapter"])}</td>'
+        f"<td><code>{_e(m['rule'])}</code></td><td>{_e(m['reason'])}</td></tr>"
+        for m in missing.iter_rows(named=True)
+    ]
+    return _table(["trace", "adapter", "rule", "reason"], rows)
+
+
+def _rejects_section(result: AuditResult) -> str:
+    rejects = result.rejects
+    if rejects.is_empty():
+        return '<p class="muted">No rejected lines: every input line was read.</p>'
+    totals = dict(rejects.group_by("trace").len().iter_rows())
+    sample = (
+        rejects.sort(["trace", "line"], nulls_last=True)
+        .group_by("trace", maintain_order=True)
+        .head(REJECT_SAMPLE)
+    )
+    order = [t.path for t in result.traces if t.path in totals]
+    order += sorted(set(totals) - set(order))
+    parts = []
+    for trace in order:
+        rows = [
+            f'<tr><td class="num">{_e("—" if r["line"] is None else r["line"])}</td>'
+            f"<td>{_e(r['reason'])}</td>"
+            f'<td class="mono path">{_e(_cut(r["text"]))}</td></tr>'
+            for r in sample.filter(pl.col("trace") == trace).iter_rows(named=True)
+        ]
+        total = totals[trace]
+        shown = min(total, REJECT_SAMPLE)
+        parts.append(
+            f"<h3>{_e(trace)}</h3>"
+            f'<p class="muted">{_e(_plural(total, "rejected line"))}'
+            f"{f', the first {shown} shown' if total > shown else ''}</p>"
+            + _table(["line", "reason", "text"], rows)
+        )
+    return "".join(parts)
+
+
+def _timelines(result: AuditResult, anchors: dict[str, str]) -> str:
+    parts = []
+    for k, t in enumerate(result.traces):
+        header = f'<section class="trace" id="{anchors[t.path]}"><h3>{_e(t.path)}</h3>'
+        if t.error is not None:
+            where = f" at line {t.error_line}" if t.error_line is not None else ""
+            parts.append(
+                header + f'<p class="error-text">Not read{_e(where)}: {_e(t.error)}</p></section>'
+            )
+            continue
+        figure = timeline_figure(result, t.path)
+        figure.update_layout(title=None)  # the section heading names the trace
+        plot_id = f"timeline-{k}"
+        parts.append(
+            header
+            + f'<div class="timeline" id="{plot_id}"></div>\n'
+            + "<script>(function () {\n"
+            + f"var fig = {script_json(figure.to_json())};\n"
+            + f'Plotly.newPlot("{plot_id}", fig.data, fig.layout, PLOTLY_CONFIG);\n'
+            + "})();</script></section>\n"
+        )
+    if not parts:
+        return '<p class="muted">No trace was given.</p>'
+    return "".join(parts)
+
+
+def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
+    """The whole report as one self-contained HTML document."""
+    anchors = _anchors(result.traces)
+    try:
+        from auditor import __version__ as version
+    except ImportError:  # pragma: no cover - the package always has one
+        version = ""
+    config = script_json(json.dumps(PLOTLY_CONFIG, sort_keys=True))
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+            f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n",
+            '<script type="text/javascript">',
+            get_plotlyjs(),
+            "</script>\n",
+            f"<script>var PLOTLY_CONFIG = {config};</script>\n",
+            "</head>\n<body>\n<header>\n",
+            f"<h1>{_e(title)}</h1>\n",
+            _headline(result),
+            '<nav><a href="#summary">Summary</a><a href="#findings">Findings</a>'
+            '<a href="#not-evaluable">Not evaluable</a><a href="#rejected">Rejected lines</a>'
+            '<a href="#timelines">Timelines</a></nav>\n',
+            '<p class="muted">All times are UTC.</p>\n</header>\n<main>\n',
+            '<h2 id="summary">Summary</h2>\n<h3>Traces</h3>\n',
+            _traces_table(result, anchors),
+            "\n",
+            _rules_table(result),
+            '\n<h2 id="findings">Findings</h2>\n',
+            _findings_table(result, anchors),
+            '\n<h2 id="not-evaluable">Rules not evaluable</h2>\n',
+            _not_evaluable_table(result),
+            '\n<h2 id="rejected">Rejected lines</h2>\n',
+            _rejects_section(result),
+            '\n<h2 id="timelines">Timelines</h2>\n',
+            '<p class="muted">Drag to zoom, use the range slider below each timeline, '
+            "double-click to reset; hover a bar, event or finding for details.</p>\n",
+            _timelines(result, anchors),
+            "</main>\n",
+            f"<footer>trace-auditor {_e(version)}</footer>\n</body>\n</html>\n",
+        ]
+    )
+
+
+def write_html(
+    result: AuditResult, path: str | os.PathLike[str], *, title: str = DEFAULT_TITLE
+) -> None:
+    """Write the report atomically: a temporary file in the same folder, then a rename.
+
+    An interrupted run leaves either the previous file or none, never half a report.
+    """
+    target = Path(path)
+    text = render_html(result, title=title)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
