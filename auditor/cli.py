@@ -7,6 +7,7 @@ input does not stop the others from being audited; it only decides the exit code
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from auditor.problems import ConfigError
+from auditor.report.atomic import atomic_path, write_text_atomic
 
 app = typer.Typer(
     name="trace-audit",
@@ -95,14 +97,6 @@ def _check_tz(tz: str) -> str:
 
 def _split_ids(values: list[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _stdout_console() -> Console:
@@ -202,13 +196,14 @@ def audit(
     if output_format is OutputFormat.json:
         text = render_json(result)
         if output:
-            _write_text(output, text)
+            write_text_atomic(output, text)
         else:
             sys.stdout.write(text)
     else:
         if output:
-            with output.open("w", encoding="utf-8") as fh:
-                print_report(result, Console(file=fh, width=160, highlight=False))
+            buffer = io.StringIO()
+            print_report(result, Console(file=buffer, width=160, highlight=False))
+            write_text_atomic(output, buffer.getvalue())
         else:
             print_report(result, _stdout_console())
 
@@ -273,18 +268,40 @@ def parse(
     events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_SCHEMA)
     rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
     reject_path = output.with_name(f"{output.stem}.rejects{output.suffix}")
-    output.parent.mkdir(parents=True, exist_ok=True)
     for frame, target in ((events, output), (rejected, reject_path)):
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        if suffix == ".parquet":
-            frame.write_parquet(tmp)
-        else:
-            frame.write_ipc(tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            if suffix == ".parquet":
+                frame.write_parquet(tmp)
+            else:
+                frame.write_ipc(tmp)
     err.print(
         f"wrote {events.height:,} events to {output} and {rejected.height:,} rejected lines to {reject_path}"
     )
     raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
+
+
+@app.command()
+def timeline(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Trace files or directories.", show_default=False)
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    maps: MapOpt = None,
+    tz: TzOpt = "UTC",
+) -> None:
+    """Write the interactive timelines (with the findings on them) as one offline HTML file.
+
+    Example: trace-audit timeline field.txt -o timeline.html
+    """
+    from auditor.audit import Auditor
+    from auditor.report.html import write_html
+
+    result = Auditor.load(map_paths=maps or [], tz=_check_tz(tz)).audit(expand_paths(paths))
+    for trace in result.failed:
+        err.print(f"[red]error:[/] {escape(trace.path)}: {escape(trace.error or '')}")
+    write_html(result, output, title="trace-auditor timeline")
+    err.print(f"timeline: {output}")
+    raise typer.Exit(EXIT_USAGE if result.failed else EXIT_OK)
 
 
 @app.command("formats")

@@ -10,20 +10,17 @@ same result renders to the same bytes.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from plotly.offline import get_plotlyjs
 
+from auditor.report.atomic import write_text_atomic
 from auditor.report.timeline import SEVERITY_COLOURS, SEVERITY_ORDER, timeline_figure
 
 if TYPE_CHECKING:
@@ -421,26 +418,5 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
 def write_html(
     result: AuditResult, path: str | os.PathLike[str], *, title: str = DEFAULT_TITLE
 ) -> None:
-    """Write the report atomically: a temporary file in the same folder, then a rename.
-
-    An interrupted run leaves either the previous file or none, never half a report.
-    """
-    target = Path(path)
-    text = render_html(result, title=title)
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except OSError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write the report atomically (see :mod:`auditor.report.atomic`)."""
+    write_text_atomic(path, render_html(result, title=title))

@@ -198,3 +198,17 @@ def test_rules_list_and_explain():
 def test_formats_lists_each_format_with_an_example():
     out = run("formats").stdout
     assert "wpp-text" in out and "tracerpt-csv" in out and "e.g. [0]0C40.0C3C::" in out
+
+
+def test_html_report_and_timeline_command_write_offline_pages(traces, tmp_path):
+    report = tmp_path / "out" / "report.html"
+    proc = run("audit", traces["violating"], "--html", report, "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    page = report.read_text(encoding="utf-8")
+    assert "halt-radio-left-on" in page and "Plotly.newPlot" in page
+    assert "cdn.plot.ly" not in page
+    timeline_page = tmp_path / "timeline.html"
+    proc = run("timeline", traces["violating"], "-o", timeline_page)
+    assert proc.returncode == 0, proc.stderr
+    assert "Plotly.newPlot" in timeline_page.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from plotly.offline import get_plotlyjs
 
+from auditor.report import atomic
 from auditor.report import html as html_report
 from auditor.report.html import render_html, write_html
 
@@ -309,7 +310,7 @@ def test_an_interrupted_write_keeps_the_old_report(demo, tmp_path, monkeypatch, 
     def fail(*args: object) -> None:
         raise failure
 
-    monkeypatch.setattr(html_report.os, "fsync", fail)
+    monkeypatch.setattr(atomic.os, "fsync", fail)
     with pytest.raises(type(failure)):
         write_html(demo, target)
     assert os.listdir(out) == ["report.html"]
