@@ -206,7 +206,7 @@ def test_html_report_and_timeline_command_write_offline_pages(traces, tmp_path):
     assert proc.returncode == 0, proc.stderr
     page = report.read_text(encoding="utf-8")
     assert "halt-radio-left-on" in page and "Plotly.newPlot" in page
-    assert "cdn.plot.ly" not in page
+    assert "<script src=" not in page and "<link " not in page
     timeline_page = tmp_path / "timeline.html"
     proc = run("timeline", traces["violating"], "-o", timeline_page)
     assert proc.returncode == 0, proc.stderr
