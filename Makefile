@@ -26,8 +26,8 @@ demo: $(VENV)/.installed
 	@echo "HTML report: out/report.html"
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check parsers auditor tests benchmarks
-	$(BIN)/ruff format --check parsers auditor tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
