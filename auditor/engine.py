@@ -267,6 +267,7 @@ def evaluate_rule(
                 "ts": hit["__ts_ns"],
                 "line": hit["line"],
                 "seq": hit["seq"],
+                "__tsk": hit["__tsk"],
                 "message": _message(rule, hit["adapter"]),
                 "adapter_inferred": any(e["adapter_inferred"] for e in evidence),
                 "evidence": evidence,

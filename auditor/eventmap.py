@@ -388,5 +388,6 @@ class MapSet:
             (pl.coalesce(adapters) if adapters else pl.lit(None, pl.String))
             .cast(pl.String)
             .str.strip_chars()
+            .str.strip_chars("\"'")  # a quoted name is the name without its quotes
             .alias("adapter"),
         ).drop("__entry")

@@ -47,6 +47,10 @@ BUILTIN = MapSet.load()
         ("Set OID_DOT11_NIC_POWER_STATE: FALSE", "radio", "off", None),
         ("OID_DOT11_NIC_POWER_STATE set to TRUE (Adapter=w1)", "radio", "on", "w1"),
         ("Query OID_DOT11_NIC_POWER_STATE = 1", "radio", "on", None),
+        ("Set OID_DOT11_NIC_POWER_STATE on port 0 to FALSE", "radio", "off", None),
+        ("Set OID_DOT11_NIC_POWER_STATE: TRUE on Adapter=wlan0.", "radio", "on", "wlan0"),
+        ("OID_DOT11_NIC_POWER_STATE: off, Adapter: Wi-Fi 2", "radio", "off", "Wi-Fi 2"),
+        ('OID_DOT11_NIC_POWER_STATE: FALSE Adapter="Wi-Fi Direct"', "radio", "off", "Wi-Fi Direct"),
         (
             "NDIS_STATUS_DOT11_PHY_STATE_CHANGED PhyId=0 bSoftwarePhyState=FALSE bHardwarePhyState=TRUE",
             "radio",
