@@ -64,9 +64,7 @@ def detect(source: SourceLines) -> type[TraceFormat]:
     ]
     best = max(scored, key=lambda item: (item[0], item[1], item[2]))
     if best[0] <= 0:
-        first = next(
-            ((i + 1, text) for i, text in enumerate(head) if text and text.strip()), None
-        )
+        first = next(((i + 1, text) for i, text in enumerate(head) if text and text.strip()), None)
         tried = ", ".join(sorted(_FORMATS))
         if first is None:
             raise TraceReadError(source.path, None, "empty input: no lines to audit")

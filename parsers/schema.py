@@ -48,11 +48,15 @@ def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) 
     """Select exactly the schema's columns, in order, cast to the pinned types.
 
     Columns a format does not have are filled with nulls, so each parser only builds
-    what its source really carries.
+    what its source really carries. An id too large for its pinned integer type (a
+    100000 CPU number, an event id above 65535) becomes null rather than failing the
+    whole trace: the event and its text are kept.
     """
     present = set(frame.collect_schema().names())
     exprs = [
-        (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
+        (pl.col(name) if name in present else pl.lit(None))
+        .cast(dtype, strict=not dtype.is_integer())
+        .alias(name)
         for name, dtype in schema.items()
     ]
     return frame.select(exprs)

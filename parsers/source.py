@@ -108,7 +108,13 @@ def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
             except pl.exceptions.ComputeError as exc:
                 if "utf8" not in str(exc).lower() and "utf-8" not in str(exc).lower():
                     raise
-                text, encoding = _decode_fallback(p.read_bytes())
+                data = p.read_bytes()
+                if encoding is Encoding.UTF8_BOM:
+                    # The BOM declares UTF-8: a stray invalid byte becomes U+FFFD rather
+                    # than turning the BOM and every other non-ASCII character to mojibake.
+                    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+                else:
+                    text, encoding = _decode_fallback(data)
                 frame = _lines_from_text(text)
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc

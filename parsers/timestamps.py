@@ -30,10 +30,12 @@ _YMD = (
 )
 
 # Strict enough to tell a timestamp from text, used inside record-detection regexes.
+# Bidi marks may precede any date part (`‎09/‎20/‎2004`), in either date order.
+_B = r"[\x{200E}\x{200F}]*"
 WPP_TS_PATTERN = (
-    r"(?:[\x{200E}\x{200F}]*(?:\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})-|\d{4}[/-]"
-    r"[\x{200E}\x{200F}]*\d{1,2}[/-][\x{200E}\x{200F}]*\d{1,2}[-T ])"
-    r"[\x{200E}\x{200F}]*\d{1,2}:\d{2}:\d{2}(?:\.\d{1,9})?"
+    rf"(?:{_B}(?:\d{{1,2}}/{_B}\d{{1,2}}/{_B}(?:\d{{4}}|\d{{2}})-|\d{{4}}[/-]"
+    rf"{_B}\d{{1,2}}[/-]{_B}\d{{1,2}}[-T ])"
+    rf"{_B}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\.\d{{1,9}})?"
     r"|\d{15,19})"
 )
 

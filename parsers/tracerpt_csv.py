@@ -22,7 +22,11 @@ from parsers.trace import Accounting, ParsedTrace, ParseOptions
 
 # One CSV field: quoted (doubled quotes inside, spaces around) or bare.
 FIELD = r'(?:[ \t]*"(?:[^"]|"")*"[ \t]*|[^,]*)'
-_HEADER_RE = re.compile(r"event name\s*,.*clock-time", re.IGNORECASE)
+# Labels may be quoted (`"Event Name","Type",...`: PowerShell Export-Csv quotes every field).
+_HEADER_RE = re.compile(r'event name\s*"?\s*,.*clock-time', re.IGNORECASE)
+
+# Columns before User Data that one row regex may span (the regex grows with each).
+MAX_FIXED_COLUMNS = 256
 
 # Canonical column <- tracerpt header label.
 _COLUMNS = {
@@ -43,13 +47,25 @@ def _unquote(field: pl.Expr) -> pl.Expr:
     """CSV unquoting, then tracerpt's own quotes around string values, then padding."""
     trimmed = field.str.strip_chars(" \t")
     csv_value = (
-        pl.when(trimmed.str.starts_with('"') & trimmed.str.ends_with('"') & (trimmed.str.len_chars() >= 2))
-        .then(trimmed.str.slice(1, trimmed.str.len_chars() - 2).str.replace_all('""', '"', literal=True))
+        pl.when(
+            trimmed.str.starts_with('"')
+            & trimmed.str.ends_with('"')
+            & (trimmed.str.len_chars() >= 2)
+        )
+        .then(
+            trimmed.str.slice(1, trimmed.str.len_chars() - 2).str.replace_all(
+                '""', '"', literal=True
+            )
+        )
         .otherwise(trimmed)
         .str.strip_chars(" \t")
     )
     return (
-        pl.when(csv_value.str.starts_with('"') & csv_value.str.ends_with('"') & (csv_value.str.len_chars() >= 2))
+        pl.when(
+            csv_value.str.starts_with('"')
+            & csv_value.str.ends_with('"')
+            & (csv_value.str.len_chars() >= 2)
+        )
         .then(csv_value.str.slice(1, csv_value.str.len_chars() - 2))
         .otherwise(csv_value)
         .str.strip_chars(" \t")
@@ -76,9 +92,13 @@ def _row_pattern(header: list[str]) -> str:
     user_data = next((i for i, h in enumerate(header) if h == "user data"), len(header))
     wanted = {label: key for key, label in _COLUMNS.items()}
     parts = []
+    named: set[str] = set()
     for i, label in enumerate(header[:user_data]):
         key = wanted.get(label)
-        group = f"(?<{key}>{FIELD})" if key else FIELD
+        # A repeated label names only its first column: a group name may occur once.
+        group = f"(?<{key}>{FIELD})" if key and key not in named else FIELD
+        if key:
+            named.add(key)
         parts.append(group if i == 0 else "," + group)
     return "^" + "".join(parts) + r"(?:,(?<rest>.*))?$"
 
@@ -103,16 +123,24 @@ class TracerptCsv(TraceFormat):
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
         head = source.head(200)
-        header_idx = next(
-            (i for i, t in enumerate(head) if t and _HEADER_RE.search(t)), None
-        )
+        header_idx = next((i for i, t in enumerate(head) if t and _HEADER_RE.search(t)), None)
         if header_idx is None:
-            raise TraceReadError(source.path, None, "no tracerpt CSV header (Event Name, ..., Clock-Time)")
+            raise TraceReadError(
+                source.path, None, "no tracerpt CSV header (Event Name, ..., Clock-Time)"
+            )
         header_line = header_idx + 1
         header = [h.strip().strip('"').strip().lower() for h in head[header_idx].split(",")]
         missing = [label for label in ("event name", "clock-time") if label not in header]
         if missing:
             raise TraceReadError(source.path, header_line, f"CSV header lacks {', '.join(missing)}")
+        fixed = header.index("user data") if "user data" in header else len(header)
+        if fixed > MAX_FIXED_COLUMNS:
+            raise TraceReadError(
+                source.path,
+                header_line,
+                f"CSV header has {fixed} columns before User Data "
+                f"(tracerpt writes about 20; at most {MAX_FIXED_COLUMNS} are read)",
+            )
         pattern = _row_pattern(header)
 
         lines = source.lines.with_columns(
@@ -125,15 +153,24 @@ class TracerptCsv(TraceFormat):
             is_event.alias("is_event"),
             (pl.col("blank") | (pl.col("line") == header_line)).alias("is_meta"),
         )
-        rejected = lines.filter(~pl.col("is_event") & ~pl.col("is_meta")).select(
-            pl.lit(source.path).alias("trace"),
-            pl.col("line"),
-            pl.when(pl.col("line") < header_line)
-            .then(pl.lit("text before the tracerpt CSV header"))
-            .otherwise(pl.lit(f"not a tracerpt CSV row: expected the {len(header)} columns of line {header_line}"))
-            .alias("reason"),
-            truncate_text(pl.col("text")).alias("text"),
-        ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
+        rejected = (
+            lines.filter(~pl.col("is_event") & ~pl.col("is_meta"))
+            .select(
+                pl.lit(source.path).alias("trace"),
+                pl.col("line"),
+                pl.when(pl.col("line") < header_line)
+                .then(pl.lit("text before the tracerpt CSV header"))
+                .otherwise(
+                    pl.lit(
+                        f"not a tracerpt CSV row: expected at least the {fixed} columns "
+                        f"before User Data of the header on line {header_line}"
+                    )
+                )
+                .alias("reason"),
+                truncate_text(pl.col("text")).alias("text"),
+            )
+            .cast(REJECT_SCHEMA)  # type: ignore[arg-type]
+        )
 
         fields = pl.col("text").str.extract_groups(pattern)
 
@@ -153,9 +190,11 @@ class TracerptCsv(TraceFormat):
             .list.join(", ")
         )
         clock = col("clock")
+        # A re-saved float (`1.3312743573048245e+17`) is read as the exact decimal it
+        # spells, not through a float64: that recovers the tick count tracerpt wrote.
         ticks = pl.coalesce(
             clock.str.to_integer(strict=False),
-            clock.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False),
+            clock.cast(pl.Decimal(38, 0), strict=False).cast(pl.Int64, strict=False),
         )
         events = (
             lines.lazy()
@@ -171,7 +210,9 @@ class TracerptCsv(TraceFormat):
             pl.col("line"),
             filetime_to_ts(ticks).alias("ts"),
             col("provider").alias("provider"),
-            pl.coalesce(_name_or_null(col("task")), _name_or_null(col("type")), _name_or_null(col("opcode"))).alias("event"),
+            pl.coalesce(
+                _name_or_null(col("task")), _name_or_null(col("type")), _name_or_null(col("opcode"))
+            ).alias("event"),
             _integer(col("event_id")).alias("event_id"),
             pl.when(col("level") == "").then(None).otherwise(col("level")).alias("level"),
             _integer(col("pid")).alias("pid"),

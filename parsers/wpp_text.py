@@ -73,7 +73,10 @@ class WppText(TraceFormat):
             joined = continuation.group_by("group").agg(
                 pl.col("text").sort_by("line").str.join("\n").alias("__cont")
             )
-            events = events.join(joined.lazy(), on="group", how="left").with_columns(
+            # maintain_order: a hash join may reorder rows; events stay in source order.
+            events = events.join(
+                joined.lazy(), on="group", how="left", maintain_order="left"
+            ).with_columns(
                 pl.when(pl.col("__cont").is_not_null())
                 .then(pl.col("text") + "\n" + pl.col("__cont"))
                 .otherwise(pl.col("text"))
@@ -91,9 +94,7 @@ class WppText(TraceFormat):
             pl.col("line"),
             wpp_timestamp(fields.struct.field("ts"), options.tz).alias("ts"),
             fields.struct.field("provider").alias("provider"),
-            fields.struct.field("message")
-            .str.extract(FUNCTION, 1)
-            .alias("event"),
+            fields.struct.field("message").str.extract(FUNCTION, 1).alias("event"),
             fields.struct.field("pid").str.to_integer(base=16, strict=False).alias("pid"),
             fields.struct.field("tid").str.to_integer(base=16, strict=False).alias("tid"),
             fields.struct.field("cpu").str.to_integer(strict=False).alias("cpu"),
@@ -102,8 +103,9 @@ class WppText(TraceFormat):
         rejects = rejected.select(
             pl.lit(source.path).alias("trace"),
             pl.col("line"),
-            pl.lit("not a WPP record: no [CPU]PID.TID::TIMESTAMP prefix before the first event")
-            .alias("reason"),
+            pl.lit(
+                "not a WPP record: no [CPU]PID.TID::TIMESTAMP prefix before the first event"
+            ).alias("reason"),
             truncate_text(pl.col("text")).alias("text"),
         ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
         n_events = int(lines.get_column("is_event").sum())

@@ -1,0 +1,142 @@
+"""parsers.registry: detection by content, not by extension; clear errors otherwise."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from parsers import TraceReadError, formats, read_trace
+from parsers.registry import SNIFF_LINES, TraceFormat, detect, get, register
+from parsers.source import read_lines
+from parsers.tracerpt_csv import TracerptCsv
+from parsers.wpp_text import WppText
+
+WPP = "[0]0C40.0C3C::09/20/2004-14:41:31.625 [tracedrv]Hello, 1 Hi\n"
+CSV = (
+    "Event Name, Type, Event ID, Version, Channel, Level, Opcode, Task, Keyword, PID, TID, "
+    "Processor Number, Instance ID, Parent Instance ID, Activity ID, Related Activity ID, "
+    "Clock-Time, Kernel(ms), User(ms), User Data\n"
+    "EventTrace, Header, 0, 2, 0, 0, 0, 0, 0x0, 0x4, 0x8, 0, , , {0}, , "
+    "133127435730482450, 15, 0, 65536\n"
+)
+
+
+def test_both_formats_are_registered():
+    names = {cls.name for cls in formats()}
+    assert {"wpp-text", "tracerpt-csv"} <= names
+    assert get("wpp-text") is WppText
+    assert get("tracerpt-csv") is TracerptCsv
+
+
+def test_unknown_format_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown format 'etl'.*tracerpt-csv, wpp-text"):
+        get("etl")
+
+
+def test_registering_a_name_twice_is_an_error():
+    class Again(TraceFormat):
+        name = "wpp-text"
+        description = "dup"
+        example = ""
+
+        @classmethod
+        def sniff(cls, head):
+            return 0.0
+
+        def parse(self, source, options):
+            raise NotImplementedError
+
+    with pytest.raises(ValueError, match="registered twice"):
+        register(Again)
+    assert get("wpp-text") is WppText
+
+
+@pytest.mark.parametrize("name", ["trace.csv", "trace.txt", "trace.etl", "trace"])
+def test_wpp_detected_by_content_whatever_the_extension(write, name):
+    trace = read_trace(write(name, WPP))
+    assert trace.format == "wpp-text"
+    assert trace.events.collect().get_column("message").to_list() == ["Hello, 1 Hi"]
+
+
+@pytest.mark.parametrize("name", ["trace.txt", "trace.log", "trace.csv", "trace"])
+def test_tracerpt_detected_by_content_whatever_the_extension(write, name):
+    trace = read_trace(write(name, CSV))
+    assert trace.format == "tracerpt-csv"
+    assert trace.accounting.events == 1
+
+
+def test_detection_sees_through_encodings(write):
+    data = codecs.BOM_UTF16_LE + CSV.replace("\n", "\r\n").encode("utf-16-le")
+    assert detect(read_lines(write("u.txt", data))) is TracerptCsv
+    assert detect(read_lines(write("w.csv", codecs.BOM_UTF8 + WPP.encode()))) is WppText
+
+
+def test_header_after_a_preamble_is_found(write):
+    trace = read_trace(write("x.csv", "some tool banner\n\n" + CSV))
+    assert trace.format == "tracerpt-csv"
+    assert trace.rejects.get_column("line").to_list() == [1]
+
+
+def test_unrecognised_file_names_file_and_first_nonblank_line(write):
+    path = write("notes.csv", "\n   \nhello world, this is not a trace\nmore\n")
+    with pytest.raises(TraceReadError) as info:
+        read_trace(path)
+    err = info.value
+    assert err.path == str(path)
+    assert err.line == 3
+    assert "unrecognised trace format" in err.reason
+    assert "tracerpt-csv" in err.reason and "wpp-text" in err.reason
+    assert "hello world, this is not a trace" in err.reason
+    assert str(err).startswith(f"{path}:3: ")
+
+
+def test_unrecognised_long_first_line_is_shortened_in_the_message(write):
+    path = write("long.txt", "z" * 5000 + "\n")
+    with pytest.raises(TraceReadError) as info:
+        read_trace(path)
+    assert "z" * 120 + "…" in info.value.reason
+    assert "z" * 121 not in info.value.reason
+
+
+def test_label_is_the_name_in_errors(write):
+    with pytest.raises(TraceReadError) as info:
+        read_trace(write("a.txt", "nothing\n"), label="lab-run-42")
+    assert info.value.path == "lab-run-42"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n", b"   \r\n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF16_LE],
+    ids=["empty", "newlines", "whitespace", "utf8-bom-only", "utf16-bom-only"],
+)
+def test_empty_input_is_an_error(write, content):
+    path = write("empty.txt", content)
+    with pytest.raises(TraceReadError) as info:
+        read_trace(path)
+    assert info.value.path == str(path)
+    assert info.value.line is None
+    assert "empty input" in info.value.reason
+
+
+def test_only_the_first_lines_are_sniffed(write):
+    path = write("late.txt", "noise\n" * SNIFF_LINES + WPP)
+    with pytest.raises(TraceReadError) as info:
+        read_trace(path)
+    assert info.value.line == 1
+
+
+def test_forced_format_skips_detection(write):
+    trace = read_trace(write("late.txt", "noise\n" * SNIFF_LINES + WPP), format="wpp-text")
+    assert trace.accounting.as_dict() == {
+        "lines": SNIFF_LINES + 1,
+        "events": 1,
+        "continuation": 0,
+        "meta": 0,
+        "rejected": SNIFF_LINES,
+    }
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TraceReadError, match="cannot open"):
+        read_trace(tmp_path / "missing.txt")
