@@ -20,14 +20,18 @@ FILETIME_MAX = FILETIME_EPOCH_OFFSET + _NS_RANGE_TICKS
 # Bidi marks that copies from Windows viewers put inside dates.
 _BIDI = "[\u200e\u200f]"
 
-_MDY = (
-    r"^(?<mo>\d{1,2})/(?<d>\d{1,2})/(?<y>\d{4}|\d{2})-"
-    r"(?<h>\d{1,2}):(?<mi>\d{2}):(?<s>\d{2})(?:\.(?<f>\d{1,9}))?$"
+# Years whose nanoseconds fit in int64 (1678-2261); polars' parser would wrap around
+# outside them, so other years are left unconverted and fail to parse (null).
+_YEAR = r"(1679|1[7-9]\d\d|2[01]\d\d|22[0-5]\d|226[01])"
+# Each local form is rewritten to "Y-M-D|h:m:s[.f]" by one replace and parsed once: a
+# chain of single passes over the token, with no field-by-field re-extraction.
+_TO_ISO = (
+    (r"^(\d{1,2})/(\d{1,2})/" + _YEAR + "-", "${3}-${1}-${2}|"),  # MM/DD/YYYY-
+    (r"^(\d{1,2})/(\d{1,2})/(\d{2})-", "20${3}-${1}-${2}|"),  # MM/DD/YY-
+    ("^" + _YEAR + r"[/-](\d{1,2})[/-](\d{1,2})[-T ]", "${1}-${2}-${3}|"),  # YYYY/MM/DD-, ISO
 )
-_YMD = (
-    r"^(?<y>\d{4})[/-](?<mo>\d{1,2})[/-](?<d>\d{1,2})[-T ]"
-    r"(?<h>\d{1,2}):(?<mi>\d{2}):(?<s>\d{2})(?:\.(?<f>\d{1,9}))?$"
-)
+# '|' never occurs in a token, so only a rewritten token can parse.
+_PARSED = "%Y-%m-%d|%H:%M:%S%.f"
 
 # Strict enough to tell a timestamp from text, used inside record-detection regexes.
 # Bidi marks may precede any date part (`‎09/‎20/‎2004`), in either date order.
@@ -68,23 +72,6 @@ def localize(naive: pl.Expr, tz: str) -> pl.Expr:
     )
 
 
-def _from_parts(parts: pl.Expr) -> pl.Expr:
-    y = parts.struct.field("y")
-    year = pl.when(y.str.len_chars() == 2).then(pl.lit("20") + y).otherwise(y)
-    text = pl.format(
-        "{}-{}-{} {}:{}:{}",
-        year,
-        parts.struct.field("mo").str.zfill(2),
-        parts.struct.field("d").str.zfill(2),
-        parts.struct.field("h").str.zfill(2),
-        parts.struct.field("mi"),
-        parts.struct.field("s"),
-    )
-    frac_ns = parts.struct.field("f").fill_null("0").str.pad_end(9, "0").cast(pl.Int64)
-    base = text.str.strptime(pl.Datetime("ns"), "%Y-%m-%d %H:%M:%S", strict=False)
-    return base + pl.duration(nanoseconds=frac_ns)
-
-
 def wpp_timestamp(token: pl.Expr, tz: str) -> pl.Expr:
     """Decode any WPP timestamp form; null for the kernel-debugger ``00/00/0000`` stamp.
 
@@ -92,9 +79,10 @@ def wpp_timestamp(token: pl.Expr, tz: str) -> pl.Expr:
     ``YYYY-MM-DD hh:mm:ss.f`` (fractions of 1 to 9 digits) and a raw FILETIME.
     """
     clean = token.str.replace_all(_BIDI, "")
-    mdy = clean.str.extract_groups(_MDY)
-    ymd = clean.str.extract_groups(_YMD)
-    local = pl.coalesce(_from_parts(mdy), _from_parts(ymd))
+    iso = clean
+    for pattern, replacement in _TO_ISO:
+        iso = iso.str.replace(pattern, replacement)
+    local = iso.str.strptime(pl.Datetime("ns"), _PARSED, strict=False)
     is_filetime = clean.str.contains(r"^\d{15,19}$")
     return (
         pl.when(is_filetime)

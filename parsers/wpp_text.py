@@ -68,27 +68,40 @@ class WppText(TraceFormat):
         continuation = other.filter(~pl.col("is_meta") & (pl.col("group") > 0))
         rejected = other.filter(~pl.col("is_meta") & (pl.col("group") == 0))
 
+        keep = (
+            options.keep.necessary(pl.col("text"), has_event_id=False)
+            if options.keep is not None
+            else None
+        )
+        # Message text is a substring of the record, so the maps' loosened patterns are
+        # a sound pre-filter on the raw line: data-path records stop here, undecoded.
         events = lines.lazy().filter(pl.col("is_event"))
         if continuation.height:
             joined = continuation.group_by("group").agg(
                 pl.col("text").sort_by("line").str.join("\n").alias("__cont")
             )
-            # maintain_order: a hash join may reorder rows; events stay in source order.
-            events = events.join(
-                joined.lazy(), on="group", how="left", maintain_order="left"
-            ).with_columns(
-                pl.when(pl.col("__cont").is_not_null())
-                .then(pl.col("text") + "\n" + pl.col("__cont"))
-                .otherwise(pl.col("text"))
-                .alias("text")
+            wrapped_groups = joined.get_column("group")
+            # Only the few wrapped records are joined to their continuation text (a
+            # filter on the whole text); the millions of others are never copied.
+            plain = events.filter(~pl.col("group").is_in(wrapped_groups.implode()))
+            wrapped = (
+                events.filter(pl.col("group").is_in(wrapped_groups.implode()))
+                .join(joined.lazy(), on="group", how="inner")
+                .with_columns((pl.col("text") + "\n" + pl.col("__cont")).alias("text"))
+                .drop("__cont")
             )
-        if options.keep is not None:
-            # Message text is a substring of the record, so the maps' loosened patterns
-            # are a sound pre-filter on the raw line.
-            events = events.filter(options.keep.necessary(pl.col("text"), has_event_id=False))
+            if keep is not None:
+                plain, wrapped = plain.filter(keep), wrapped.filter(keep)
+            events = pl.concat([plain, wrapped]).sort("group")
+        elif keep is not None:
+            events = events.filter(keep)
 
-        fields = pl.col("text").str.extract_groups(RECORD)
-        decoded = events.select(
+        # The record is split once into a struct column; every field reads from it, so no
+        # expression below re-runs the record regex.
+        fields = pl.col("__record")
+        decoded = events.with_columns(
+            pl.col("text").str.extract_groups(RECORD).alias("__record")
+        ).select(
             pl.lit(source.path).alias("trace"),
             (pl.col("group") - 1).alias("seq"),
             pl.col("line"),

@@ -196,3 +196,18 @@ def test_record_pattern_recognises_every_form(token):
 @pytest.mark.parametrize("token", ["14:41:31.625", "2004-09-20", "12345", "09-20-2004 14:41:31"])
 def test_record_pattern_rejects_non_timestamps(token):
     assert not pl.select(pl.lit(token).str.contains("^(?:" + WPP_TS_PATTERN + ")$")).item()
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "01/01/1600-00:00:00.000",
+        "1600/01/01-00:00:00.000",
+        "2263-01-01 00:00:00.000",
+        "12/31/9999-23:59:59.999",
+    ],
+)
+def test_years_outside_the_nanosecond_range_are_null_not_wrapped(token):
+    # polars' own parser wraps such years around (1600 would come back as 2184)
+    out = pl.DataFrame({"t": [token]}).select(wpp_timestamp(pl.col("t"), "UTC")).item()
+    assert out is None
