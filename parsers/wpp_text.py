@@ -56,8 +56,17 @@ class WppText(TraceFormat):
         return 0.0 if hits == 0 else 0.5 + 0.5 * hits / len(texts)
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
+        keep = (
+            options.keep.necessary(pl.col("text"), has_event_id=False)
+            if options.keep is not None
+            else pl.lit(True)
+        )
+        # Both whole-file passes in one step so polars runs them on separate cores. The
+        # message is a substring of the record, so the maps' pre-filter is sound on the
+        # raw line: data-path records stop here, undecoded.
         lines = source.lines.with_columns(
             pl.col("text").str.contains(PREFIX).alias("is_event"),
+            keep.alias("keep"),
         ).with_columns(
             # group = number of events up to and including this line; seq = group - 1
             pl.col("is_event").cum_sum().cast(pl.UInt64).alias("group"),
@@ -68,33 +77,25 @@ class WppText(TraceFormat):
         continuation = other.filter(~pl.col("is_meta") & (pl.col("group") > 0))
         rejected = other.filter(~pl.col("is_meta") & (pl.col("group") == 0))
 
-        keep = (
-            options.keep.necessary(pl.col("text"), has_event_id=False)
-            if options.keep is not None
-            else None
-        )
-        # Message text is a substring of the record, so the maps' loosened patterns are
-        # a sound pre-filter on the raw line: data-path records stop here, undecoded.
         events = lines.lazy().filter(pl.col("is_event"))
         if continuation.height:
             joined = continuation.group_by("group").agg(
                 pl.col("text").sort_by("line").str.join("\n").alias("__cont")
             )
-            wrapped_groups = joined.get_column("group")
-            # Only the few wrapped records are joined to their continuation text (a
-            # filter on the whole text); the millions of others are never copied.
-            plain = events.filter(~pl.col("group").is_in(wrapped_groups.implode()))
+            wrapped_groups = joined.get_column("group").implode()
+            # Only the few wrapped records are joined to their continuation text, and
+            # judged on the joined text; the millions of others are never copied.
+            plain = events.filter(pl.col("keep") & ~pl.col("group").is_in(wrapped_groups))
             wrapped = (
-                events.filter(pl.col("group").is_in(wrapped_groups.implode()))
+                events.filter(pl.col("group").is_in(wrapped_groups))
                 .join(joined.lazy(), on="group", how="inner")
                 .with_columns((pl.col("text") + "\n" + pl.col("__cont")).alias("text"))
                 .drop("__cont")
+                .filter(keep)
             )
-            if keep is not None:
-                plain, wrapped = plain.filter(keep), wrapped.filter(keep)
             events = pl.concat([plain, wrapped]).sort("group")
-        elif keep is not None:
-            events = events.filter(keep)
+        else:
+            events = events.filter(pl.col("keep"))
 
         # The record is split once into a struct column; every field reads from it, so no
         # expression below re-runs the record regex.
