@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from auditor import engine
 from auditor.eventmap import MapSet
-from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.lifecycle import attribute
 from auditor.ruleset import RuleSet, load_rules
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
@@ -147,18 +146,5 @@ class Auditor:
 def _with_counts(summary: TraceSummary, row: dict[str, object] | None) -> TraceSummary:
     if row is None:
         return summary
-    adapters = tuple(row["adapters"] or ())  # type: ignore[arg-type]
-    return TraceSummary(
-        **{**summary.__dict__, "unattributed": int(row["unattributed"] or 0), "adapters": adapters}  # type: ignore[arg-type]
-    )
-
-
-def empty_result(rules: RuleSet) -> AuditResult:
-    return AuditResult(
-        traces=[],
-        lifecycle=pl.DataFrame(),
-        findings=pl.DataFrame(schema=FINDING_SCHEMA),
-        not_evaluable=pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA),
-        rejects=pl.DataFrame(schema=REJECT_SCHEMA),
-        rules=rules,
-    )
+    adapters = tuple(row["adapters"] or ())  # type: ignore[call-overload]
+    return replace(summary, unattributed=int(row["unattributed"] or 0), adapters=adapters)  # type: ignore[call-overload]

@@ -51,6 +51,3 @@ KIND_VALUES: dict[Kind, frozenset[str]] = {
 
 # Kinds a map may produce (trace.end is made by the engine only).
 MAPPABLE: frozenset[str] = frozenset(k.value for k in Kind if k is not Kind.TRACE_END)
-
-# Synthetic rows of the engine never come from a source line.
-SYNTHETIC: frozenset[str] = frozenset({Kind.TRACE_END.value})

@@ -62,10 +62,6 @@ def conform(frame: pl.LazyFrame, schema: dict[str, pl.DataType] = EVENT_SCHEMA) 
     return frame.select(exprs)
 
 
-def empty(schema: dict[str, pl.DataType] = EVENT_SCHEMA) -> pl.DataFrame:
-    return pl.DataFrame(schema=schema)
-
-
 def truncate_text(expr: pl.Expr) -> pl.Expr:
     """Shorten rejected text so a 100 MB garbage line does not become a 100 MB report."""
     return (
