@@ -23,7 +23,6 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	@mkdir -p out
 	$(BIN)/trace-audit audit $(SAMPLES) $(SAMPLE_MAPS) --html out/report.html --fail-on never
-	@echo "HTML report: out/report.html"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

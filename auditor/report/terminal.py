@@ -7,7 +7,6 @@ from pathlib import PurePath
 import polars as pl
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from auditor.audit import AuditResult
@@ -32,35 +31,28 @@ def print_report(result: AuditResult, console: Console) -> None:
             pl.element().struct.with_fields(pl.field("ts").dt.to_string("%H:%M:%S%.f").alias("ts"))
         ),
     )
-    if findings.height:
-        table = Table(show_lines=True, title="Findings", title_justify="left")
-        for name in ("severity", "rule", "trace", "adapter", "time (UTC)", "line"):
-            table.add_column(name, no_wrap=name in ("severity", "line"))
-        table.add_column("message and evidence", overflow="fold")
-        for f in findings.iter_rows(named=True):
-            body = Text(f["message"] or "")
-            for e in f["evidence"]:
-                marker = "→" if e["role"] == "anchor" else " "
-                kind = e["kind"] + (f"={e['value']}" if e["value"] else "")
-                body.append(
-                    f"\n{marker} L{e['line'] if e['line'] is not None else '-'} ", style="dim"
-                )
-                body.append(f"{e['ts'] or '-'} {kind}: ", style="dim")
-                body.append(_short(e["text"]))
-            if f["adapter_inferred"]:
-                body.append(
-                    "\n(adapter inferred: the evidence names no adapter)", style="dim italic"
-                )
-            table.add_row(
-                Text(f["severity"], style=SEVERITY_STYLE.get(f["severity"], "")),
-                f["rule"],
-                PurePath(f["trace"]).name,
-                f["adapter"] or "-",
-                f["ts_text"] or "-",
-                str(f["line"]) if f["line"] is not None else "-",
-                body,
-            )
-        console.print(table)
+    # One block per finding, headed "file:line" as compilers print it, so editors and
+    # CI logs link straight to the anchor line; evidence lines follow in time order.
+    for f in findings.iter_rows(named=True):
+        head = Text()
+        head.append(f"{f['severity']:<7}", style=SEVERITY_STYLE.get(f["severity"], ""))
+        head.append(f" {f['rule']}  ", style="bold")
+        anchor = f"{f['trace']}:{f['line']}" if f["line"] is not None else f["trace"]
+        head.append(anchor)
+        head.append(f"  adapter {f['adapter'] or '-'}", style="cyan")
+        if f["adapter_inferred"]:
+            head.append(" (inferred)", style="dim italic")
+        head.append(f"  {f['ts_text'] or '-'} UTC", style="dim")
+        console.print(head)
+        console.print(Text("  " + (f["message"] or "")))
+        for e in f["evidence"]:
+            line = Text("  → " if e["role"] == "anchor" else "    ", style="bold")
+            kind = e["kind"] + (f"={e['value']}" if e["value"] else "")
+            number = f"L{e['line']}" if e["line"] is not None else "L-"
+            line.append(f"{number:>7} {e['ts'] or '-':<18} {kind:<20} ", style="dim")
+            line.append(_short(e["text"]))
+            console.print(line, no_wrap=True, overflow="ellipsis")
+        console.print()
 
     for row in result.not_evaluable.iter_rows(named=True):
         console.print(
