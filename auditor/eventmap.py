@@ -9,7 +9,6 @@ the whole ordered list the first matching entry wins.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from auditor.prefilter import escape_literal, required_literals
-from auditor.problems import ConfigError, Problem, key_line, table_lines, toml_position
+from auditor.problems import ConfigError, Problem, key_line, load_toml, table_lines
 from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
@@ -145,11 +144,7 @@ def _regex_problem(pattern: str) -> str | None:
 def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -> EventMap:
     """Parse one map file's text; every problem in it is reported at once."""
     problems: list[Problem] = []
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, col = toml_position(exc)
-        raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
+    doc = load_toml(text, path)
 
     header = doc.get("map", {})
     if not isinstance(header, dict):

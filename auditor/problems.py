@@ -7,7 +7,9 @@ A file with five mistakes should cost one edit-run cycle, not five: loaders gath
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,15 @@ def toml_position(exc: Exception) -> tuple[int | None, int | None]:
     """tomllib reports '(at line L, column C)' in its message; recover the numbers."""
     found = re.search(r"line (\d+), column (\d+)", str(exc))
     return (int(found.group(1)), int(found.group(2))) if found else (None, None)
+
+
+def load_toml(text: str, path: str) -> dict[str, Any]:
+    """Parse a map or rule file; a syntax error becomes a Problem with its position."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, col = toml_position(exc)
+        raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
 
 
 def table_lines(text: str, table: str) -> list[int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -21,8 +20,8 @@ from auditor.problems import (
     Problem,
     file_column,
     key_line,
+    load_toml,
     table_lines,
-    toml_position,
 )
 from auditor.rulelang.syntax import (
     And,
@@ -171,11 +170,7 @@ def parse_rules(
     """Parse one rule file; return its rules and its own resolved defines."""
     inherited = inherited or {}
     problems: list[Problem] = []
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line, col = toml_position(exc)
-        raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
+    doc = load_toml(text, path)
 
     def define_line(name: str) -> int | None:
         found = re.search(r"^[ \t]*" + re.escape(name) + r"[ \t]*=", text, re.MULTILINE)

@@ -7,6 +7,9 @@ from typing import Protocol
 
 import polars as pl
 
+from parsers.schema import REJECT_SCHEMA, conform
+from parsers.source import SourceLines
+
 
 class RecordFilter(Protocol):
     """A necessary condition for a record to matter, checked before a record is decoded.
@@ -58,3 +61,22 @@ class ParsedTrace:
     events: pl.LazyFrame  # canonical schema (parsers.schema.EVENT_SCHEMA)
     rejects: pl.DataFrame  # parsers.schema.REJECT_SCHEMA
     accounting: Accounting
+
+    @classmethod
+    def build(
+        cls,
+        source: SourceLines,
+        format: str,
+        events: pl.LazyFrame,
+        rejects: pl.DataFrame,
+        accounting: Accounting,
+    ) -> ParsedTrace:
+        """Every parser ends here, so every trace leaves in the pinned schemas."""
+        return cls(
+            path=source.path,
+            format=format,
+            encoding=source.encoding.value,
+            events=conform(events),
+            rejects=rejects.cast(REJECT_SCHEMA),  # type: ignore[arg-type]
+            accounting=accounting,
+        )

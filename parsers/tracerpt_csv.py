@@ -15,7 +15,7 @@ import polars as pl
 
 from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register
-from parsers.schema import REJECT_SCHEMA, conform, truncate_text
+from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
 from parsers.timestamps import filetime_to_ts
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
@@ -227,14 +227,7 @@ class TracerptCsv(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return ParsedTrace(
-            path=source.path,
-            format=self.name,
-            encoding=source.encoding.value,
-            events=conform(decoded),
-            rejects=rejected,
-            accounting=accounting,
-        )
+        return ParsedTrace.build(source, self.name, decoded, rejected, accounting)
 
 
 def pattern_keys(pattern: str) -> set[str]:

@@ -13,7 +13,7 @@ from typing import ClassVar
 import polars as pl
 
 from parsers.registry import TraceFormat, register
-from parsers.schema import REJECT_SCHEMA, conform, truncate_text
+from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
 from parsers.timestamps import WPP_TS_PATTERN, wpp_timestamp
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
@@ -130,11 +130,4 @@ class WppText(TraceFormat):
             meta=int(other.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return ParsedTrace(
-            path=source.path,
-            format=self.name,
-            encoding=source.encoding.value,
-            events=conform(decoded),
-            rejects=rejects,
-            accounting=accounting,
-        )
+        return ParsedTrace.build(source, self.name, decoded, rejects, accounting)
