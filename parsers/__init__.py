@@ -38,5 +38,7 @@ def read_trace(
     """Read one trace file. ``format`` forces a parser instead of detection."""
     options = options or ParseOptions()
     source = read_lines(path, label=label)
+    if format is None and options.wpp_prefix is not None:
+        format = "wpp-text"  # a custom prefix is only recognisable once it is known
     cls = get(format) if format else detect(source)
     return cls().parse(source, options)

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import polars as pl
 
+from parsers.errors import TraceReadError
 from parsers.schema import REJECT_SCHEMA, conform
 from parsers.source import SourceLines
 
@@ -27,6 +28,9 @@ class RecordFilter(Protocol):
 class ParseOptions:
     tz: str = "UTC"
     keep: RecordFilter | None = None
+    # tracefmt's TRACE_FORMAT_PREFIX for WPP text written with a custom prefix ("" for
+    # -noprefix); None means the default prefix.
+    wpp_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,19 @@ class ParsedTrace:
         rejects: pl.DataFrame,
         accounting: Accounting,
     ) -> ParsedTrace:
-        """Every parser ends here, so every trace leaves in the pinned schemas."""
+        """Every parser ends here, so every trace leaves in the pinned schemas.
+
+        A file in which nothing parsed but something was rejected is the wrong format
+        (or not a trace): one clear error naming the first bad line beats a report of a
+        million rejected lines.
+        """
+        if accounting.events == 0 and accounting.rejected:
+            first = rejects.sort("line").row(0, named=True)
+            raise TraceReadError(
+                source.path,
+                first["line"],
+                f"no {format} record in the file (read as {format}): {first['text']!r}",
+            )
         return cls(
             path=source.path,
             format=format,

@@ -12,19 +12,25 @@ from typing import ClassVar
 
 import polars as pl
 
+from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register
 from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
-from parsers.timestamps import WPP_TS_PATTERN, wpp_timestamp
+from parsers.timestamps import wpp_timestamp
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
+from parsers.wpp_prefix import DEFAULT_LAYOUT, PrefixError, layout_from_prefix
 
-_HEAD = r"^\s*\[(?<cpu>\d{1,5})\]\s*(?<pid>[0-9A-Fa-f]{1,8})\.(?<tid>[0-9A-Fa-f]{1,8})::\s*"
-PREFIX = _HEAD + r"(?<ts>" + WPP_TS_PATTERN + r")"
-RECORD = (
-    PREFIX + r"\s*(?:\[(?<provider>[^\]\r\n]*)\])?(?<message>(?s:.*))$"  # message may span lines
-)
+# Kept for readers of the default layout (tests, tools); the layouts live in wpp_prefix.
+PREFIX = DEFAULT_LAYOUT.prefix
+RECORD = DEFAULT_LAYOUT.record
 # The `!Function[line]!text` shape many drivers use: the function is the event name.
 FUNCTION = r"^!(?<func>[A-Za-z_][\w:~]*)\[\d+\]!"
+# tracefmt's line for an event whose TMF it lacks: kept as an event, the GUID its provider.
+UNKNOWN = (
+    r"^\s*Unknown\(\s*\d+\):\s*GUID=(?<guid>[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12})"
+    r"\s*\(No Format Information found\)\.?\s*$"
+)
+_UNKNOWN_RE = re.compile(UNKNOWN.replace("(?<", "(?P<"))
 
 META = (
     r"^\s*$"
@@ -33,9 +39,7 @@ META = (
     r"|^\s*Total of \d+ Messages from \d+ Buffers"
 )
 
-_PREFIX_RE = re.compile(
-    PREFIX.replace("(?<", "(?P<").replace(r"\x{200E}", "\u200e").replace(r"\x{200F}", "\u200f")
-)
+_PREFIX_RE = DEFAULT_LAYOUT.python_prefix()
 
 
 @register
@@ -52,10 +56,18 @@ class WppText(TraceFormat):
         texts = [t for t in head if t and t.strip()]
         if not texts:
             return 0.0
-        hits = sum(1 for t in texts if _PREFIX_RE.match(t))
+        hits = sum(1 for t in texts if _PREFIX_RE.match(t) or _UNKNOWN_RE.match(t))
         return 0.0 if hits == 0 else 0.5 + 0.5 * hits / len(texts)
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
+        try:
+            layout = (
+                DEFAULT_LAYOUT
+                if options.wpp_prefix is None
+                else layout_from_prefix(options.wpp_prefix)
+            )
+        except PrefixError as exc:
+            raise TraceReadError(source.path, None, str(exc)) from None
         keep = (
             options.keep.necessary(pl.col("text"), has_event_id=False)
             if options.keep is not None
@@ -64,8 +76,10 @@ class WppText(TraceFormat):
         # Both whole-file passes in one step so polars runs them on separate cores. The
         # message is a substring of the record, so the maps' pre-filter is sound on the
         # raw line: data-path records stop here, undecoded.
+        text = pl.col("text")
+        is_record = text.str.contains(layout.prefix) & ~text.str.contains(r"^\s*$")
         lines = source.lines.with_columns(
-            pl.col("text").str.contains(PREFIX).alias("is_event"),
+            (is_record | text.str.contains(UNKNOWN)).alias("is_event"),
             keep.alias("keep"),
         ).with_columns(
             # group = number of events up to and including this line; seq = group - 1
@@ -100,25 +114,37 @@ class WppText(TraceFormat):
         # The record is split once into a struct column; every field reads from it, so no
         # expression below re-runs the record regex.
         fields = pl.col("__record")
+
+        def field(name: str) -> pl.Expr:
+            if name in layout.groups:
+                return fields.struct.field(name)
+            return pl.lit(None, dtype=pl.String)
+
+        message = pl.coalesce(field("message"), pl.col("text"))
+        event = field("func") if "func" in layout.groups else message.str.extract(FUNCTION, 1)
         decoded = events.with_columns(
-            pl.col("text").str.extract_groups(RECORD).alias("__record")
+            pl.col("text").str.extract_groups(layout.record).alias("__record"),
+            pl.col("text").str.extract(UNKNOWN, 1).alias("__guid"),
         ).select(
             pl.lit(source.path).alias("trace"),
             (pl.col("group") - 1).alias("seq"),
             pl.col("line"),
-            wpp_timestamp(fields.struct.field("ts"), options.tz).alias("ts"),
-            fields.struct.field("provider").alias("provider"),
-            fields.struct.field("message").str.extract(FUNCTION, 1).alias("event"),
-            fields.struct.field("pid").str.to_integer(base=16, strict=False).alias("pid"),
-            fields.struct.field("tid").str.to_integer(base=16, strict=False).alias("tid"),
-            fields.struct.field("cpu").str.to_integer(strict=False).alias("cpu"),
-            fields.struct.field("message").alias("message"),
+            wpp_timestamp(field("ts"), options.tz).alias("ts"),
+            pl.coalesce(field("provider"), pl.col("__guid")).alias("provider"),
+            event.alias("event"),
+            field("level").alias("level"),
+            field("pid").str.to_integer(base=16, strict=False).alias("pid"),
+            field("tid").str.to_integer(base=16, strict=False).alias("tid"),
+            field("cpu").str.to_integer(strict=False).alias("cpu"),
+            message.alias("message"),
         )
         rejects = rejected.select(
             pl.lit(source.path).alias("trace"),
             pl.col("line"),
             pl.lit(
                 "not a WPP record: no [CPU]PID.TID::TIMESTAMP prefix before the first event"
+                if options.wpp_prefix is None
+                else f"not a WPP record: no {options.wpp_prefix!r} prefix before the first event"
             ).alias("reason"),
             truncate_text(pl.col("text")).alias("text"),
         ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]

@@ -308,7 +308,7 @@ def test_text_before_header_rejected_and_blank_lines_meta(write):
 
 def test_long_rejected_text_is_truncated(write):
     junk = "x" * 1000
-    trace, _ = parse(write, f"{HEADER}\n{junk}\n")
+    trace, _ = parse(write, f"{HEADER}\n{HEADER_ROW}\n{junk}\n")
     (text,) = trace.rejects.get_column("text").to_list()
     assert text == "x" * 200 + "…"
 
