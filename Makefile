@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SAMPLES := $(sort $(wildcard samples/*.txt samples/*.csv))
 SAMPLE_MAPS := $(addprefix --map ,$(sort $(wildcard samples/*.map.toml)))
 
-.PHONY: demo test lint unit bench clean
+.PHONY: demo test lint unit bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,23 @@ lint: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-test: lint unit
+# Headless Chromium for the browser tests (tests/browser): Debian's packages, installed
+# only when missing. Without root or apt-get it says why and the browser tests then fail
+# with the same advice (they are never skipped).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
+		echo "browser: $(CHROMIUM) and $(CHROMEDRIVER) are installed"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "browser: $(CHROMIUM) or $(CHROMEDRIVER) is missing and there is no apt-get: install Chromium and its chromedriver there, or the browser tests will fail"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "browser: $(CHROMIUM) or $(CHROMEDRIVER) is missing and installing needs root: run 'sudo make browser' (apt-get install chromium chromium-driver), or the browser tests will fail"; \
+	else \
+		apt-get update && apt-get install -y chromium chromium-driver; \
+	fi
+
+test: browser lint unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_audit.py

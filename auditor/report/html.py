@@ -6,6 +6,13 @@ text in the page goes through :func:`html.escape`, and each figure's JSON is emb
 with ``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e`` and ``\\u0026``, so no
 message can close the ``<script>`` element it sits in. Output is deterministic: the
 same result renders to the same bytes.
+
+Size is bounded whatever the trace size: each timeline is decimated (see
+:mod:`auditor.report.timeline`), the findings table lists at most
+:data:`MAX_TABLE_FINDINGS` findings (errors first; the summary counts them all), each
+evidence line comes with at most :data:`CONTEXT_BEFORE` + :data:`CONTEXT_AFTER`
+neighbouring source lines, every text is cut to :data:`TEXT_LIMIT` characters, and
+rejected lines are a sample of :data:`REJECT_SAMPLE` per trace.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from plotly.offline import get_plotlyjs
 
 from auditor.report.atomic import write_text_atomic
 from auditor.report.timeline import SEVERITY_COLOURS, SEVERITY_ORDER, timeline_figure
+from parsers import TraceReadError
+from parsers.source import read_lines
 
 if TYPE_CHECKING:
     from auditor.audit import AuditResult, TraceSummary
@@ -29,6 +38,10 @@ if TYPE_CHECKING:
 DEFAULT_TITLE = "trace-auditor report"
 REJECT_SAMPLE = 10
 TEXT_LIMIT = 400
+MAX_TABLE_FINDINGS = 1000  # findings listed in the table (all are counted in the summary)
+CONTEXT_BEFORE = 2  # source lines shown before each evidence line
+CONTEXT_AFTER = 2  # and after it
+END_OF_TRACE_LINE = 2**32  # sort key of findings anchored at the end of the trace
 UNNAMED_ADAPTER = "(adapter not named)"
 PLOTLY_CONFIG = {
     "responsive": True,
@@ -85,6 +98,70 @@ tr.anchor td { font-weight: 600; }
 .timeline { width: 100%; min-height: 200px; }
 section.trace { margin-bottom: 2rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: 12px; }
+[hidden] { display: none !important; }
+.controls { display: flex; flex-wrap: wrap; gap: 0.4rem 1rem; align-items: center;
+            margin: 0.4rem 0; }
+.controls label { color: var(--muted); }
+.controls select, .controls input { font: inherit; padding: 0.1rem 0.3rem; }
+.controls input { width: 18em; }
+table.findings th[data-sort] { cursor: pointer; user-select: none; }
+table.findings th[data-sort]::after { content: " \\2195"; color: var(--muted); }
+table.findings th[aria-sort="ascending"]::after { content: " \\2191"; color: var(--fg); }
+table.findings th[aria-sort="descending"]::after { content: " \\2193"; color: var(--fg); }
+table.evidence tr.context td { color: var(--muted); }
+table.evidence tr.gap td { color: var(--muted); text-align: center; }
+"""
+
+# The page's own script: sorting and filtering the findings table, and zooming a
+# timeline to a finding's evidence when its marker is clicked. It reads only
+# textContent and data attributes (never innerHTML), so trace text stays text.
+SCRIPT = """
+function zoomOnFindingClick(gd) {
+  gd.on("plotly_click", function (ev) {
+    var p = ev && ev.points && ev.points[0];
+    if (!p || !p.data || String(p.data.legendgroup || "").indexOf("finding:") !== 0) return;
+    var w = p.customdata || (p.data.customdata && p.data.customdata[p.pointNumber]);
+    if (w) Plotly.relayout(gd, {"xaxis.range": [w[0], w[1]], "xaxis.autorange": false});
+  });
+  return gd;
+}
+document.addEventListener("DOMContentLoaded", function () {
+  var table = document.getElementById("findings-table");
+  if (!table) return;
+  var bodies = Array.prototype.slice.call(table.tBodies);
+  var selects = Array.prototype.slice.call(document.querySelectorAll("#findings-controls select"));
+  var text = document.getElementById("findings-filter");
+  var count = document.getElementById("findings-count");
+  function apply() {
+    var q = text.value.trim().toLowerCase();
+    var shown = 0;
+    bodies.forEach(function (b) {
+      var ok = selects.every(function (s) { return s.value === "" || b.dataset[s.dataset.filter] === s.value; });
+      if (ok && q) ok = b.textContent.toLowerCase().indexOf(q) >= 0;
+      b.hidden = !ok;
+      if (ok) shown += 1;
+    });
+    count.textContent = shown + " of " + bodies.length + " findings shown";
+  }
+  selects.forEach(function (s) { s.addEventListener("change", apply); });
+  text.addEventListener("input", apply);
+  var headers = Array.prototype.slice.call(table.tHead.querySelectorAll("th[data-sort]"));
+  headers.forEach(function (th) {
+    th.addEventListener("click", function () {
+      var key = th.dataset.sort, numeric = th.dataset.type === "num";
+      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+      headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+      bodies.sort(function (a, b) {
+        var x = a.dataset[key], y = b.dataset[key];
+        if (numeric) { x = Number(x); y = Number(y); }
+        return (x < y ? -1 : x > y ? 1 : 0) * dir || a.dataset.order - b.dataset.order;
+      });
+      bodies.forEach(function (b) { table.appendChild(b); });
+    });
+  });
+  apply();
+});
 """
 
 
@@ -155,10 +232,15 @@ def _headline(result: AuditResult) -> str:
     parts = [_e(_plural(counts.get(s, 0), s, s if s == "info" else None)) for s in SEVERITY_ORDER]
     failed = len(result.failed)
     unreadable = f", <span class='error-text'>{failed} unreadable</span>" if failed else ""
+    events = sum(t.events for t in result.traces)
+    rejected = sum(t.rejected for t in result.traces)
     return (
         f'<p class="headline"><strong>{_e(_plural(findings.height, "finding"))}</strong>'
         f" ({', '.join(parts)}) in {_e(_plural(len(result.traces), 'trace'))}{unreadable}"
         f" · {_e(_plural(len(result.rules.rules), 'rule'))} evaluated</p>"
+        f'<p class="muted" id="totals">{len(result.traces):,} traces · {events:,} events · '
+        f"{rejected:,} rejected lines · {result.not_evaluable.height:,} rules not evaluable "
+        "for an adapter</p>"
     )
 
 
@@ -203,7 +285,11 @@ def _traces_table(result: AuditResult, anchors: dict[str, str]) -> str:
     ]
     if not rows:
         return '<p class="muted">No trace was given.</p>'
-    return _table(headers, rows)
+    return _table(headers, rows) + (
+        '<p class="muted">Every line of a trace is an event, a continuation of one, a meta '
+        "line or a rejected line. Unclassified message shapes are not listed: the audit "
+        "drops lines no map can match before decoding them, which is what keeps it fast.</p>"
+    )
 
 
 def _rules_table(result: AuditResult) -> str:
@@ -241,30 +327,133 @@ def _rules_table(result: AuditResult) -> str:
     )
 
 
-def _evidence(evidence: list[dict[str, Any]] | None) -> str:
+def _shown_findings(findings: pl.DataFrame) -> pl.DataFrame:
+    """The findings the table lists: all, or the MAX_TABLE_FINDINGS most severe (in
+    their report order)."""
+    if findings.height <= MAX_TABLE_FINDINGS:
+        return findings
+    rank = {s: k for k, s in enumerate(SEVERITY_ORDER)}
+    return (
+        findings.with_row_index("__order")
+        .sort(
+            pl.col("severity").replace_strict(rank, default=len(rank), return_dtype=pl.Int64),
+            "__order",
+        )
+        .head(MAX_TABLE_FINDINGS)
+        .sort("__order")
+        .drop("__order")
+    )
+
+
+SourceContext = dict[int, str]
+
+
+def source_context(
+    path: str, lines: Iterable[int], before: int = CONTEXT_BEFORE, after: int = CONTEXT_AFTER
+) -> SourceContext | None:
+    """The source lines around each of ``lines`` (1-based), read again from ``path``.
+
+    Only the wanted lines are kept (a polars filter on the line numbers); ``None`` when
+    the file cannot be read any more (moved, deleted, unreadable): the report then shows
+    the evidence without its neighbours.
+    """
+    wanted = sorted({n for line in lines for n in range(line - before, line + after + 1) if n > 0})
+    if not wanted:
+        return {}
+    try:
+        source = read_lines(path)
+    except (TraceReadError, OSError):
+        return None
+    kept = source.lines.filter(pl.col("line").is_in(wanted))
+    return dict(zip(kept["line"].to_list(), kept["text"].to_list(), strict=True))
+
+
+def _contexts(result: AuditResult, shown: pl.DataFrame) -> dict[str, SourceContext | None]:
+    """Neighbouring source lines of the shown findings' evidence, per trace."""
+    if shown.is_empty():
+        return {}
+    wanted = (
+        shown.select("trace", pl.col("evidence").list.eval(pl.element().struct.field("line")))
+        .explode("evidence")
+        .drop_nulls()
+        .unique()
+        .group_by("trace", maintain_order=True)
+        .agg(pl.col("evidence").sort())
+    )
+    readable = {t.path for t in result.traces if t.error is None}
+    return {
+        trace: source_context(trace, lines) if trace in readable else None
+        for trace, lines in wanted.iter_rows()
+    }
+
+
+def _evidence(
+    evidence: list[dict[str, Any]] | None,
+    context: SourceContext | None,
+    before: int = CONTEXT_BEFORE,
+    after: int = CONTEXT_AFTER,
+) -> str:
+    """The evidence as source lines: each evidence line with its neighbours, in line order.
+
+    Without ``context`` (the source could not be read again) each evidence item is one
+    row with the event's text, as the audit recorded it.
+    """
     if not evidence:
         return '<span class="muted">no evidence recorded</span>'
-    rows = []
-    for item in evidence:
+
+    def item_row(item: dict[str, Any], text: str | None) -> str:
         kind = item.get("kind")
         value = item.get("value")
         what = _e(kind) + (f" = {_e(value)}" if value is not None else "")
         if kind == "trace.end":
             line = "end of trace"
-            text = '<span class="muted">(end of trace)</span>'
+            shown = '<span class="muted">(end of trace)</span>'
         else:
             line = "—" if item.get("line") is None else str(item["line"])
-            text = _e(_cut(item.get("text")))
+            shown = _e(_cut(text if text is not None else item.get("text")))
         role = item.get("role") or ""
         if item.get("adapter_inferred"):
             role += " (adapter inferred)"
-        rows.append(
+        return (
             f'<tr class="{"anchor" if item.get("role") == "anchor" else "witness"}">'
             f'<td class="num">{_e(line)}</td><td class="time">{_e(_time(item.get("ts")))}</td>'
             f"<td><code>{what}</code></td><td>{_e(role)}</td>"
-            f'<td class="text">{text}</td></tr>'
+            f'<td class="text">{shown}</td></tr>'
         )
-    head = "".join(f"<th>{h}</th>" for h in ("line", "time (UTC)", "kind", "role", "text"))
+
+    rows: list[str] = []
+    if context is None:
+        rows = [item_row(item, None) for item in evidence]
+    else:
+        numbered = sorted(
+            (item for item in evidence if item.get("line") is not None),
+            key=lambda item: item["line"],
+        )
+        by_line: dict[int, list[dict[str, Any]]] = {}
+        for item in numbered:
+            by_line.setdefault(item["line"], []).append(item)
+        listing = sorted(
+            {
+                n
+                for line in by_line
+                for n in range(line - before, line + after + 1)
+                if n in context or n in by_line
+            }
+        )
+        previous = None
+        for n in listing:
+            if previous is not None and n > previous + 1:
+                rows.append('<tr class="gap"><td colspan="5">⋯</td></tr>')
+            previous = n
+            if n in by_line:
+                rows.extend(item_row(item, context.get(n)) for item in by_line[n])
+            else:
+                rows.append(
+                    f'<tr class="context"><td class="num">{n}</td><td></td><td></td><td></td>'
+                    f'<td class="text">{_e(_cut(context[n]))}</td></tr>'
+                )
+        rows.extend(item_row(item, None) for item in evidence if item.get("line") is None)
+    head = "".join(f"<th>{h}</th>" for h in ("line", "time (UTC)", "kind", "role", "source"))
     cols = "".join(f'<col style="width:{w}">' for w in ("6em", "17em", "15em", "9em", "auto"))
     return (
         f'<table class="evidence"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
@@ -272,19 +461,43 @@ def _evidence(evidence: list[dict[str, Any]] | None) -> str:
     )
 
 
+def _options(name: str, values: Iterable[str]) -> str:
+    options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
+    return (
+        f'<label>{_e(name)} <select data-filter="{_e(name)}">'
+        f'<option value="">all</option>{options}</select></label>'
+    )
+
+
 def _findings_table(result: AuditResult, anchors: dict[str, str]) -> str:
     findings = result.findings
     if findings.is_empty():
         return '<p class="muted">No findings.</p>'
+    shown = _shown_findings(findings)
+    contexts = _contexts(result, shown)
+    rank = {s: k for k, s in enumerate(SEVERITY_ORDER)}
     bodies = []
-    for f in findings.iter_rows(named=True):  # one row per finding, not per event
+    for order, f in enumerate(shown.iter_rows(named=True)):  # one row per finding
         anchor = anchors.get(f["trace"])
         trace = _e(f["trace"])
         if anchor:
             trace = f'<a href="#{anchor}">{trace}</a>'
         line = "end of trace" if f["line"] is None else str(f["line"])
+        data = {
+            "order": order,
+            "rule": f["rule"],
+            "severity": f["severity"],
+            "rank": rank.get(f["severity"], len(rank)),
+            "trace": f["trace"],
+            "adapter": UNNAMED_ADAPTER if f["adapter"] is None else f["adapter"],
+            "ts": "" if f["ts"] is None else f["ts"].isoformat(),
+            "line": END_OF_TRACE_LINE if f["line"] is None else f["line"],
+            "message": f["message"],
+        }
+        attrs = " ".join(f'data-{k}="{_e(v)}"' for k, v in data.items())
+        context = contexts.get(f["trace"])
         bodies.append(
-            '<tbody class="finding">'
+            f'<tbody class="finding" {attrs}>'
             f'<tr class="main"><td class="nowrap"><code>{_e(f["rule"])}</code></td>'
             f"<td>{_severity(f['severity'])}</td>"
             f'<td class="path">{trace}</td>'
@@ -292,14 +505,60 @@ def _findings_table(result: AuditResult, anchors: dict[str, str]) -> str:
             f'<td class="time">{_e(_time(f["ts"]))}</td>'
             f'<td class="num">{_e(line)}</td>'
             f"<td>{_e(f['message'])}</td></tr>"
-            f'<tr class="evidence"><td colspan="7">{_evidence(f["evidence"])}</td></tr>'
+            f'<tr class="evidence"><td colspan="7">{_evidence(f["evidence"], context)}</td></tr>'
             "</tbody>"
         )
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("rule", "severity", "trace", "adapter", "time (UTC)", "line", "message")
+    columns = (
+        ("rule", "rule", ""),
+        ("severity", "rank", "num"),
+        ("trace", "trace", ""),
+        ("adapter", "adapter", ""),
+        ("time (UTC)", "ts", ""),
+        ("line", "line", "num"),
+        ("message", "message", ""),
     )
-    return f'<table class="findings"><thead><tr>{head}</tr></thead>{"".join(bodies)}</table>'
+    head = "".join(
+        f'<th data-sort="{key}"' + (f' data-type="{kind}"' if kind else "") + f">{label}</th>"
+        for label, key, kind in columns
+    )
+    severities = set(shown["severity"].to_list())
+    controls = (
+        '<div class="controls" id="findings-controls">'
+        + _options("rule", sorted(set(shown["rule"].to_list())))
+        + _options(
+            "adapter",
+            sorted({UNNAMED_ADAPTER if a is None else a for a in shown["adapter"].to_list()}),
+        )
+        + _options(
+            "severity",
+            [s for s in SEVERITY_ORDER if s in severities]
+            + sorted(severities - set(SEVERITY_ORDER)),
+        )
+        + '<label>text <input type="search" id="findings-filter" '
+        'placeholder="filter by any text, e.g. a line" aria-label="filter findings"></label>'
+        f'<span id="findings-count" class="muted">{shown.height} of {shown.height} findings shown'
+        "</span></div>"
+    )
+    note = ""
+    if shown.height < findings.height:
+        note = (
+            f'<p class="muted">The table lists {shown.height:,} of the {findings.height:,} '
+            "findings (the most severe first); the summary above counts them all, and "
+            "<code>--format json</code> or <code>csv</code> lists every one.</p>"
+        )
+    legend = (
+        '<p class="muted">Click a column heading to sort. Under each finding: its evidence '
+        f"as source lines, with {CONTEXT_BEFORE} lines before and {CONTEXT_AFTER} after each "
+        "(read again from the trace file; where it cannot be read, the evidence alone).</p>"
+    )
+    return (
+        note
+        + legend
+        + controls
+        + f'<table class="findings" id="findings-table"><thead><tr>{head}</tr></thead>'
+        + "".join(bodies)
+        + "</table>"
+    )
 
 
 def _not_evaluable_table(result: AuditResult) -> str:
@@ -363,7 +622,8 @@ def _timelines(result: AuditResult, anchors: dict[str, str]) -> str:
             + f'<div class="timeline" id="{plot_id}"></div>\n'
             + "<script>(function () {\n"
             + f"var fig = {script_json(figure.to_json())};\n"
-            + f'Plotly.newPlot("{plot_id}", fig.data, fig.layout, PLOTLY_CONFIG);\n'
+            + f'Plotly.newPlot("{plot_id}", fig.data, fig.layout, PLOTLY_CONFIG)'
+            + ".then(zoomOnFindingClick);\n"
             + "})();</script></section>\n"
         )
     if not parts:
@@ -387,7 +647,7 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
             '<script type="text/javascript">',
             get_plotlyjs(),
             "</script>\n",
-            f"<script>var PLOTLY_CONFIG = {config};</script>\n",
+            f"<script>var PLOTLY_CONFIG = {config};\n{SCRIPT}</script>\n",
             "</head>\n<body>\n<header>\n",
             f"<h1>{_e(title)}</h1>\n",
             _headline(result),
@@ -407,7 +667,10 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
             _rejects_section(result),
             '\n<h2 id="timelines">Timelines</h2>\n',
             '<p class="muted">Drag to zoom, use the range slider below each timeline, '
-            "double-click to reset; hover a bar, event or finding for details.</p>\n",
+            "double-click to reset; hover a bar, event or finding for details, click a "
+            "finding to zoom to its evidence. Busy lanes are decimated: a marker may stand "
+            "for several events (its hover says so), close state periods share a bar, and "
+            "data-path events are counted per time bin.</p>\n",
             _timelines(result, anchors),
             "</main>\n",
             f"<footer>trace-auditor {_e(version)}</footer>\n</body>\n</html>\n",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
@@ -91,3 +92,14 @@ def audit_texts(
 @pytest.fixture
 def demo(audit_texts: Callable[[dict[str, str]], AuditResult]) -> AuditResult:
     return audit_texts({"demo.txt": DEMO})
+
+
+@pytest.fixture(scope="session")
+def synthetic() -> ModuleType:
+    """tests/browser/synthetic_trace.py: large classified timelines built as polars frames."""
+    path = Path(__file__).resolve().parents[1] / "browser" / "synthetic_trace.py"
+    spec = importlib.util.spec_from_file_location("synthetic_trace", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -16,6 +17,16 @@ from auditor.report import html as html_report
 from auditor.report.html import render_html, write_html
 
 PLOTLY_JS = get_plotlyjs()
+DEMO_LINES = """\
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:00.100 [wlan]<--- MPInitializeEx Adapter=A1 Status = 0x00000000
+[0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION Adapter=A1 Status = 0x0
+[0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:03.100 [wlan]<--- MPHaltEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:04.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:05.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
+""".splitlines()  # the demo trace of conftest.py, as the source lines the report shows
 
 
 class Tables(HTMLParser):
@@ -159,23 +170,63 @@ def test_findings_table_with_evidence_lines(demo):
     evidence = [t for t in tables.tables if t["class"] == "evidence"]
     assert len(evidence) == 3  # one evidence table under each finding
     last = [[" ".join(c.split()) for c in r["cells"]] for r in evidence[2]["rows"][1:]]
+    src = DEMO_LINES
+    # evidence lines 5, 7 and 8 as source lines, each with 2 neighbours before and after
+    # (the file ends at line 8), in line order; neighbours carry only their number and text
     assert last == [
-        ["5", "2025-06-06 12:00:03.000000", "halt.begin", "witness", "---> MPHaltEx Adapter=A1"],
-        [
-            "7",
-            "2025-06-06 12:00:04.000000",
-            "radio = off",
-            "witness",
-            "Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1",
-        ],
-        [
-            "8",
-            "2025-06-06 12:00:05.000000",
-            "radio = on",
-            "anchor",
-            "Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1",
-        ],
+        ["3", "", "", "", src[2]],
+        ["4", "", "", "", src[3]],
+        ["5", "2025-06-06 12:00:03.000000", "halt.begin", "witness", src[4]],
+        ["6", "", "", "", src[5]],
+        ["7", "2025-06-06 12:00:04.000000", "radio = off", "witness", src[6]],
+        ["8", "2025-06-06 12:00:05.000000", "radio = on", "anchor", src[7]],
     ]
+
+
+def test_evidence_context_has_gaps_and_falls_back_without_the_file(audit_texts, samples):
+    filler = [f"[0]0004.0010::06/06/2025-12:00:02.{k:03d} [wlan]noise {k}" for k in range(10)]
+    lines = samples.demo.splitlines()
+    text = "\n".join(lines[:4] + filler + lines[4:]) + "\n"  # halt.begin is now line 15
+    result = audit_texts({"gaps.txt": text})
+    tables = Tables(render_html(result))
+    rows = [t for t in tables.tables if t["class"] == "evidence"][2]["rows"][1:]
+    numbers = [" ".join(r["cells"][0].split()) for r in rows]
+    # the association (line 4) is not evidence here; halt.begin 15, radio off 17, on 18
+    assert numbers == ["13", "14", "15", "16", "17", "18"]
+    first = next(t for t in tables.tables if t["class"] == "evidence")["rows"][1:]
+    assert "⋯" in [" ".join(r["cells"][0].split()) for r in first]  # windows 2-6 and 13-...
+
+    Path(result.traces[0].path).unlink()  # the trace cannot be read again
+    tables = Tables(render_html(result))
+    rows = [t for t in tables.tables if t["class"] == "evidence"][2]["rows"][1:]
+    assert [r["cells"][0].strip() for r in rows] == ["15", "17", "18"]
+    assert rows[0]["cells"][4] == "---> MPHaltEx Adapter=A1"  # the event's own text
+
+
+def test_findings_table_can_be_sorted_and_filtered(audit_texts, samples):
+    page = render_html(audit_texts({"two.txt": samples.two_adapters}))
+    assert 'id="findings-filter"' in page
+    for name in ("rule", "adapter", "severity"):
+        assert f'<select data-filter="{name}">' in page
+    assert '<option value="A1">A1</option>' in page
+    assert page.count('<tbody class="finding" ') == 3
+    assert page.count('data-adapter="A1"') == 3
+    assert '<th data-sort="line" data-type="num">line</th>' in page
+    assert "3 of 3 findings shown" in page
+
+
+def test_the_table_lists_at_most_max_findings_most_severe_first(monkeypatch):
+    findings = pl.DataFrame(
+        {"severity": ["warning", "error", "info", "error", "warning"], "k": [0, 1, 2, 3, 4]}
+    )
+    monkeypatch.setattr(html_report, "MAX_TABLE_FINDINGS", 3)
+    shown = html_report._shown_findings(findings)
+    assert shown["k"].to_list() == [0, 1, 3]  # both errors and the first warning, in order
+
+
+def test_summary_totals(demo):
+    page = render_html(demo)
+    assert re.search(r'id="totals">1 traces · 8 events · 0 rejected lines', page)
 
 
 def test_hostile_trace_text_is_only_ever_escaped(audit_texts, samples):

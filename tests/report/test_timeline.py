@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -218,7 +219,7 @@ def test_webgl_above_the_marker_threshold(demo, monkeypatch):
     assert {t.type for t in timeline_figure(demo, demo.traces[0].path).data} == {"scattergl"}
 
 
-def test_webgl_for_a_large_trace(audit_texts):
+def test_webgl_and_decimation_for_a_large_trace(audit_texts, monkeypatch):
     lines = []
     for k in range(1300):  # 5200 lifecycle events
         second = k * 4
@@ -231,9 +232,99 @@ def test_webgl_for_a_large_trace(audit_texts):
         ]
     result = audit_texts({"big.txt": "\n".join(lines) + "\n"})
     fig = timeline_figure(result, result.traces[0].path)
-    assert {t.type for t in fig.data} == {"scattergl"}
-    assert sum(len(t.x) for t in fig.data if t.legendgroup.startswith("event:")) == 5200
-    assert len(state_trace(fig, "radio_on").x) == 3 * 1300
+    events = {t.legendgroup: t for t in fig.data if t.legendgroup.startswith("event:")}
+    # init 1300, halt 1300, radio 2600 events: lanes of more than LANE_MARKERS are binned
+    assert {g: len(t.x) for g, t in events.items()} == {
+        "event:init": timeline.LANE_MARKERS,
+        "event:halt": timeline.LANE_MARKERS,
+        "event:radio": timeline.LANE_MARKERS,
+    }
+    assert {t.type for t in fig.data} == {"scattergl"}  # 3000 markers > GL_THRESHOLD
+    radio = events["event:radio"]
+    assert sum("drawn as this one marker" in h for h in radio.hovertext) > 0
+    first = next(h for h in radio.hovertext if "drawn as this one marker" in h)
+    assert re.match(r"<i>\d events from 2025-06-06 12:", first)
+    # 1300 radio periods (more than BAR_BUDGET), 3.9 s apart while a bar spans 5.2 s of
+    # this trace: drawn as one pale bar that says how many periods it stands for
+    radio_bars = [t for t in fig.data if t.legendgroup == "state:radio_on"]
+    assert [len(t.x) for t in radio_bars] == [0, 3]
+    assert radio_bars[1].opacity < 1
+    assert "1300 periods close together" in radio_bars[1].hovertext[0]
+    monkeypatch.setattr(timeline, "BAR_BUDGET", 2000)
+    fig = timeline_figure(result, result.traces[0].path)
+    assert len(state_trace(fig, "radio_on").x) == 3 * 1300  # under the budget: every bar
+
+
+def test_marker_budget_and_density_strip_for_ten_thousand_times_more_events(synthetic):
+    result = synthetic.synthetic_result(400_000, adapters=4, cycle=100)
+    fig = timeline_figure(result, result.traces[0].path)
+    markers = sum(len(t.x) for t in fig.data if t.legendgroup.split(":")[0] in ("event", "finding"))
+    assert markers <= timeline.MARKER_BUDGET
+    # data path: one heatmap row per adapter, DENSITY_BINS bins, counts add up
+    strips = [t for t in fig.data if t.type == "heatmap"]
+    assert len(strips) == 4 and all(len(t.x) == timeline.DENSITY_BINS for t in strips)
+    data_events = result.lifecycle.filter(pl.col("kind").is_in(["send", "receive"])).height
+    assert sum(z or 0 for t in strips for z in t.z[0]) == data_events
+    assert "data path" in fig.layout.yaxis.ticktext
+    # the hardware radio switch has its own bar row
+    assert "radio hw on" in fig.layout.yaxis.ticktext
+    assert any(t.legendgroup == "state:radio_hw" for t in fig.data)
+    # finding markers stand for all findings: the counts of aggregated markers add up
+    found = 0
+    for t in finding_traces(fig):
+        for hover in t.hovertext:
+            m = re.match(r"<i>(\d+) findings from", hover)
+            found += int(m.group(1)) if m else 1
+    assert found == result.findings.height
+
+
+def test_close_state_periods_share_a_pale_bar(synthetic, monkeypatch):
+    monkeypatch.setattr(timeline, "BAR_BUDGET", 10)
+    result = synthetic.synthetic_result(20_000, adapters=1, cycle=100)
+    fig = timeline_figure(result, result.traces[0].path)
+    bars = [t for t in fig.data if t.legendgroup == "state:connected"]
+    pale = [t for t in bars if t.opacity < 1]
+    assert pale and all(not t.showlegend for t in pale)
+    assert sum(x is not None for t in bars for x in t.x) <= 2 * 11
+    assert "periods close together, drawn as one pale bar; held " in pale[0].hovertext[0]
+
+
+def test_finding_markers_carry_their_evidence_window(demo):
+    fig = timeline_figure(demo, demo.traces[0].path)
+    windows = [w for t in finding_traces(fig) for w in t.customdata]
+    assert len(windows) == 3
+    # radio-on-before-initialize: evidence from the halt (12:00:03) to the radio on
+    # (12:00:05), padded by a tenth of its width on each side
+    assert ["2025-06-06 12:00:02.800000", "2025-06-06 12:00:05.200000"] in [
+        list(w) for w in windows
+    ]
+    for x0, x1 in windows:
+        assert x0 < x1
+
+
+def test_radio_hw_periods(audit_texts):
+    text = """\
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:01.000 [wlan]Indicate NDIS_STATUS_DOT11_PHY_STATE_CHANGED bHardwarePhyState=TRUE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_PHY_STATE_CHANGED bHardwarePhyState=FALSE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
+"""
+    result = audit_texts({"hw.txt": text})
+    periods = state_periods(result, ["radio_hw"])
+    assert periods.select("state", "start", "end").rows() == [
+        ("radio_hw", at("12:00:01"), at("12:00:02"))
+    ]
+    fig = timeline_figure(result, result.traces[0].path)
+    assert "radio hw on" in fig.layout.yaxis.ticktext
+    assert "data path" not in fig.layout.yaxis.ticktext  # no send/receive events
+
+
+def test_png_export_says_what_is_missing(demo, tmp_path, monkeypatch):
+    fig = timeline_figure(demo, demo.traces[0].path)
+    monkeypatch.setitem(sys.modules, "kaleido", None)  # as if the png extra were not installed
+    with pytest.raises(timeline.PngUnavailable, match=r"trace-auditor\[png\]"):
+        timeline.write_png(fig, tmp_path / "t.png")
+    assert not (tmp_path / "t.png").exists()
 
 
 def test_a_trace_without_lifecycle_events(audit_texts, write_trace):

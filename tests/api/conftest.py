@@ -1,0 +1,25 @@
+"""Shared fixtures of the API tests: the repository's samples, audited once per module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import auditor
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+PROSEWARE = SAMPLES / "proseware-radio-left-on.wpp.txt"
+NORTHWIND = SAMPLES / "northwind-rf-custom-map.wpp.txt"
+NORTHWIND_MAP = SAMPLES / "northwind-rf.map.toml"
+
+
+@pytest.fixture(scope="module")
+def proseware() -> auditor.Result:
+    return auditor.audit(PROSEWARE)
+
+
+@pytest.fixture(scope="module")
+def northwind() -> auditor.Result:
+    return auditor.audit(NORTHWIND, maps=[NORTHWIND_MAP])
