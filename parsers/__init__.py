@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parsers import perfview_csv as perfview_csv
 from parsers import tracerpt_csv, wpp_text  # noqa: F401  (modules register their formats)
+from parsers import wpaexporter_csv as wpaexporter_csv
+from parsers import xperf_dumper as xperf_dumper
 from parsers.errors import TraceReadError
 from parsers.registry import detect, formats, get
 from parsers.schema import EVENT_SCHEMA, REJECT_SCHEMA
