@@ -44,6 +44,11 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+    sarif = "sarif"
+    junit = "junit"
 
 
 class FailOn(StrEnum):
@@ -140,7 +145,7 @@ def audit(
     maps: MapOpt = None,
     rules: RulesOpt = None,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+        OutputFormat, typer.Option("--format", "-f", help="Output format (parquet needs -o).")
     ] = OutputFormat.table,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the output here instead of stdout.")
@@ -175,6 +180,8 @@ def audit(
     from auditor.report.json_report import render_json
     from auditor.report.terminal import print_report
 
+    if output_format is OutputFormat.parquet and output is None:
+        raise Abort("--format parquet writes binary files, not text: use -o FILE.parquet")
     files = expand_paths(paths)
     auditor = Auditor.load(
         map_paths=maps or [],
@@ -193,8 +200,26 @@ def audit(
         where = f"{trace.path}:{trace.error_line}" if trace.error_line else trace.path
         err.print(f"[red]error:[/] {escape(where)}: {escape(trace.error)}", highlight=False)
 
-    if output_format is OutputFormat.json:
-        text = render_json(result)
+    if output_format is OutputFormat.parquet:
+        from auditor.report.tabular import write_parquet
+
+        written = write_parquet(output, result.traces, result.findings, result.not_evaluable)
+        err.print("wrote " + ", ".join(escape(str(p)) for p in written))
+    elif output_format is not OutputFormat.table:
+        from auditor.report import junit, sarif, tabular
+
+        renderers = {
+            OutputFormat.json: lambda: render_json(result),
+            OutputFormat.jsonl: lambda: tabular.render_jsonl(result.findings),
+            OutputFormat.csv: lambda: tabular.render_csv(result.findings),
+            OutputFormat.sarif: lambda: sarif.render_sarif(
+                result.traces, result.findings, result.not_evaluable, result.rules
+            ),
+            OutputFormat.junit: lambda: junit.render_junit(
+                result.traces, result.findings, result.not_evaluable, result.rules
+            ),
+        }
+        text = renderers[output_format]()
         if output:
             write_text_atomic(output, text)
         else:
@@ -285,22 +310,50 @@ def timeline(
     paths: Annotated[
         list[Path], typer.Argument(help="Trace files or directories.", show_default=False)
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The HTML file to write.")
+    ] = None,
+    png: Annotated[
+        Path | None,
+        typer.Option(
+            "--png",
+            help="Also write a static PNG (one per trace: FILE-1.png, FILE-2.png... for "
+            "several). Needs the `png` extra (kaleido) and Chrome or Chromium.",
+        ),
+    ] = None,
     maps: MapOpt = None,
     tz: TzOpt = "UTC",
 ) -> None:
     """Write the interactive timelines (with the findings on them) as one offline HTML file.
 
-    Example: trace-audit timeline field.txt -o timeline.html
+    Examples:
+
+      trace-audit timeline field.txt -o timeline.html
+
+      trace-audit timeline field.txt --png timeline.png
     """
+    if output is None and png is None:
+        raise Abort("timeline: give -o FILE.html, --png FILE.png or both")
     from auditor.audit import Auditor
     from auditor.report.html import write_html
 
     result = Auditor.load(map_paths=maps or [], tz=_check_tz(tz)).audit(expand_paths(paths))
     for trace in result.failed:
         err.print(f"[red]error:[/] {escape(trace.path)}: {escape(trace.error or '')}")
-    write_html(result, output, title="trace-auditor timeline")
-    err.print(f"timeline: {output}")
+    if output is not None:
+        write_html(result, output, title="trace-auditor timeline")
+        err.print(f"timeline: {output}")
+    if png is not None:
+        from auditor.report.timeline import PngUnavailable, timeline_figure, write_png
+
+        readable = [t for t in result.traces if t.error is None]
+        for k, trace in enumerate(readable, start=1):
+            target = png if len(readable) == 1 else png.with_name(f"{png.stem}-{k}{png.suffix}")
+            try:
+                write_png(timeline_figure(result, trace.path), target)
+            except PngUnavailable as exc:
+                raise Abort(f"--png {png}: {exc}") from None
+            err.print(f"timeline PNG: {target} ({trace.path})")
     raise typer.Exit(EXIT_USAGE if result.failed else EXIT_OK)
 
 
@@ -356,6 +409,108 @@ def rules_explain(
     if found.description:
         lines += ["", found.description.strip()]
     typer.echo("\n".join(lines))
+
+
+@app.command()
+def batch(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Trace files, directories, globs (quote them: 'runs/**/*.txt') or zip archives.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output directory (reused: incremental).")
+    ],
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Local worker processes (default: the core count)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Run on a Dask cluster instead, e.g. tcp://host:8786 (pip install 'trace-auditor[dask]').",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Audit every trace again, ignoring the cache.")
+    ] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline", help="An earlier batch's --out: report new / fixed / persisting findings."
+        ),
+    ] = None,
+    baseline_resolution: Annotated[
+        float,
+        typer.Option(
+            "--baseline-resolution",
+            help="Seconds to round the time since a trace's first event to, when matching findings.",
+        ),
+    ] = 1.0,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest severity that sets exit code bit 1.")
+    ] = FailOn.error,
+    fail_on_new: Annotated[
+        bool,
+        typer.Option("--fail-on-new", help="Gate on new findings only (needs --baseline)."),
+    ] = False,
+    maps: MapOpt = None,
+    rules: RulesOpt = None,
+    tz: TzOpt = "UTC",
+    select: Annotated[
+        list[str] | None,
+        typer.Option("--select", help="Only these rule ids (comma-separated or repeated)."),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip these rule ids.")
+    ] = None,
+    no_reports: Annotated[
+        bool, typer.Option("--no-reports", help="Skip the per-trace HTML reports.")
+    ] = False,
+) -> None:
+    """Audit many traces: one task per trace on a local process pool or a Dask cluster.
+
+    Writes findings.parquet, traces.parquet, summary.json, junit.xml and index.html (with a
+    report per trace under reports/) into --out. Exit code: 0 clean, 1 findings at or above
+    --fail-on, 2 bad usage, 4 some traces failed to read, 5 both 1 and 4.
+
+    Examples:
+
+      trace-audit batch lab-run-0142/ --out out/0142 --jobs 2
+
+      trace-audit batch 'runs/**/*.txt' night.zip --out out/night --baseline out/last --fail-on-new
+
+      trace-audit batch lab/ --out out/lab --scheduler tcp://scheduler:8786
+    """
+    from auditor.batch.progress import interactive
+    from auditor.batch.run import BatchOptions, BatchUsageError, run_batch
+
+    options = BatchOptions(
+        inputs=list(inputs),
+        out=out,
+        jobs=jobs,
+        scheduler=scheduler,
+        force=force,
+        baseline=baseline,
+        baseline_resolution=baseline_resolution,
+        fail_on=fail_on.value,
+        fail_on_new=fail_on_new,
+        map_paths=tuple(str(p) for p in maps or []),
+        rule_paths=tuple(str(p) for p in rules or []),
+        select=tuple(_split_ids(select)),
+        ignore=tuple(_split_ids(ignore)),
+        tz=_check_tz(tz),
+        reports=not no_reports,
+        progress=interactive(),
+    )
+    try:
+        outcome = run_batch(options, console=err)
+    except BatchUsageError as exc:
+        raise Abort(str(exc)) from None
+    raise typer.Exit(outcome.exit_code)
 
 
 def main() -> None:
