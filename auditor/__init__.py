@@ -15,15 +15,25 @@ The Python API, for notebooks and scripts (the CLI runs the same :class:`Auditor
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-# After __version__: modules imported below may read it. The function ``audit`` is
-# bound after the import of the submodule ``auditor.audit`` (which api imports), so
-# ``auditor.audit`` is the function; the module stays importable by its full name.
-from auditor.api import Explanation, FindingRef, Loaded, PathLike, Result, audit, load
-from auditor.audit import Auditor
-from auditor.problems import ConfigError
-from parsers import TraceReadError
+# The public names load on first use (PEP 562), so ``trace-audit --help`` and batch
+# workers do not pay for polars, the engine and plotly before they need them.
+_EXPORTS = {
+    "Auditor": "auditor.pipeline",
+    "ConfigError": "auditor.problems",
+    "Explanation": "auditor.api",
+    "FindingRef": "auditor.api",
+    "Loaded": "auditor.api",
+    "PathLike": "auditor.api",
+    "Result": "auditor.api",
+    "TraceReadError": "parsers",
+    "audit": "auditor.api",
+    "load": "auditor.api",
+}
 
 __all__ = [
     "Auditor",
@@ -38,3 +48,22 @@ __all__ = [
     "audit",
     "load",
 ]
+
+if TYPE_CHECKING:
+    from auditor.api import Explanation, FindingRef, Loaded, PathLike, Result, audit, load
+    from auditor.pipeline import Auditor
+    from auditor.problems import ConfigError
+    from parsers import TraceReadError
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auditor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,6 +1,6 @@
 """The Python API: what an engineer types in a notebook.
 
-It is a thin, typed layer over :class:`auditor.audit.Auditor` (the same object the CLI
+It is a thin, typed layer over :class:`auditor.pipeline.Auditor` (the same object the CLI
 uses), so a notebook and ``trace-audit audit`` can never disagree about a finding. The
 shapes follow polars: functions that read (``load``, ``audit``) and a result whose
 tables are plain polars DataFrames, to be filtered, joined and plotted with the tools
@@ -10,7 +10,6 @@ traces, findings and the handful of lines shown around a piece of evidence.
 
 from __future__ import annotations
 
-import glob
 import html
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,12 +22,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from auditor.audit import Auditor, AuditResult, TraceSummary
 from auditor.engine import evaluate
+from auditor.inputs import expand_inputs
+from auditor.pipeline import Auditor, AuditResult, TraceSummary
 from auditor.rulelang.syntax import FormulaError, Node, parse_duration, parse_formula
 from auditor.ruleset import Rule, RuleSet, Severity, _Resolver
 from auditor.vocabulary import Kind
-from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, formats, read_trace
+from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
 from parsers.source import read_lines
 
 if TYPE_CHECKING:
@@ -86,37 +86,6 @@ HTML_TEXT_LIMIT = 160  # characters of a message in the HTML summary
 
 
 # --- inputs -------------------------------------------------------------------------------
-
-
-def _expand(paths: PathLike | Iterable[PathLike]) -> list[str]:
-    """Files as given, directories searched for trace files, glob patterns expanded.
-
-    The labels are the paths as the user wrote them (``str(path)``): findings name their
-    trace with that label, exactly as the CLI does.
-    """
-    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    extensions = {ext for cls in formats() for ext in cls.extensions}
-    out: list[str] = []
-    for item in items:
-        path = Path(item)
-        text = os.fspath(item)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-            )
-            if not found:
-                raise FileNotFoundError(
-                    f"{text}: no trace files in this directory ({', '.join(sorted(extensions))})"
-                )
-            out.extend(str(p) for p in found)
-        elif not path.exists() and any(ch in text for ch in "*?["):
-            matches = sorted(glob.glob(text, recursive=True))
-            if not matches:
-                raise FileNotFoundError(f"{text}: no file matches this pattern")
-            out.extend(matches)
-        else:
-            out.append(text)
-    return list(dict.fromkeys(out))
 
 
 def _check_tz(tz: str) -> str:
@@ -182,7 +151,7 @@ def load(
     frames: list[pl.LazyFrame] = []
     rejects: list[pl.DataFrame] = []
     rows: list[dict[str, Any]] = []
-    for path in _expand(paths):
+    for path in expand_inputs(paths):
         parsed = read_trace(path, ParseOptions(tz=zone), label=path)
         frames.append(parsed.events)
         rejects.append(parsed.rejects)
@@ -229,7 +198,7 @@ def audit(
         ignore=list(ignore),
         tz=_check_tz(tz),
     )
-    files = _expand(paths)
+    files = expand_inputs(paths)
     return Result(auditor.audit(files), auditor, files)
 
 
@@ -237,7 +206,7 @@ class Result:
     """The outcome of :func:`audit`: polars tables, a timeline, explanations, ad-hoc rules.
 
     Tables are computed on first use and cached. ``raw`` is the underlying
-    :class:`auditor.audit.AuditResult` that the CLI's reports take (e.g.
+    :class:`auditor.pipeline.AuditResult` that the CLI's reports take (e.g.
     ``auditor.report.html.write_html(result.raw, "report.html")``).
     """
 

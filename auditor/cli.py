@@ -1,4 +1,4 @@
-"""``trace-audit``: the command line, a thin layer over :mod:`auditor.audit`.
+"""``trace-audit``: the command line, a thin layer over :mod:`auditor.pipeline`.
 
 Exit codes (pinned): 0 no finding at or above ``--fail-on``; 1 such findings;
 2 bad usage, a bad map or rule file, or an input that could not be read. An unreadable
@@ -62,30 +62,14 @@ class Abort(Exception):
     """A user-facing error: message on stderr, exit code 2, no traceback."""
 
 
-def _trace_extensions() -> set[str]:
-    from parsers import formats
-
-    return {ext for cls in formats() for ext in cls.extensions}
-
-
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given; directories searched recursively for files with a trace extension."""
-    out: list[Path] = []
-    extensions = _trace_extensions()
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-            )
-            if not found:
-                raise Abort(
-                    f"{path}: no trace files in this directory ({', '.join(sorted(extensions))})"
-                )
-            out.extend(found)
-        else:
-            out.append(path)
-    unique = list(dict.fromkeys(out))
-    return unique
+    """Files as given; directories searched for trace files; glob patterns expanded."""
+    from auditor.inputs import expand_inputs
+
+    try:
+        return [Path(p) for p in expand_inputs(paths)]
+    except FileNotFoundError as exc:
+        raise Abort(str(exc)) from None
 
 
 def _check_tz(tz: str) -> str:
@@ -176,7 +160,7 @@ def audit(
 
       trace-audit audit contoso.txt --map contoso.map.toml --html report.html --tz Europe/Berlin
     """
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
     from auditor.report.json_report import render_json
     from auditor.report.terminal import print_report
 
@@ -334,7 +318,7 @@ def timeline(
     """
     if output is None and png is None:
         raise Abort("timeline: give -o FILE.html, --png FILE.png or both")
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
     from auditor.report.html import write_html
 
     result = Auditor.load(map_paths=maps or [], tz=_check_tz(tz)).audit(expand_paths(paths))
@@ -372,7 +356,7 @@ def rules_list(rules: RulesOpt = None, maps: MapOpt = None) -> None:
     """List the rules: id, severity, title and source page."""
     from rich.table import Table
 
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
 
     auditor = Auditor.load(map_paths=maps or [], rule_paths=rules or [])
     table = Table("id", "severity", "title", "source")
@@ -388,7 +372,7 @@ def rules_explain(
     maps: MapOpt = None,
 ) -> None:
     """Show a rule's formula, source and meaning."""
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
 
     auditor = Auditor.load(map_paths=maps or [], rule_paths=rules or [])
     found = next((r for r in auditor.rules.rules if r.id == rule_id), None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from auditor.batch.archive import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, list_members
+from auditor.inputs import trace_extensions
 
 GLOB_CHARS = frozenset("*?[")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -47,12 +48,6 @@ class TraceInput:
 
 class DiscoveryError(Exception):
     """A usage error: the arguments name no trace at all."""
-
-
-def trace_extensions() -> frozenset[str]:
-    from parsers import formats
-
-    return frozenset(ext for cls in formats() for ext in cls.extensions)
 
 
 def is_zip(path: Path) -> bool:

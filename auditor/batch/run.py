@@ -125,7 +125,7 @@ def _failed(item: TraceInput, reason: str) -> TaskResult:
 def run_batch(
     options: BatchOptions, *, runner: Runner | None = None, console: Console | None = None
 ) -> BatchOutcome:
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
 
     started = time.perf_counter()
     console = console or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -385,8 +385,8 @@ def _write_outputs(
 ) -> None:
     import json
 
-    from auditor.audit import TraceSummary
     from auditor.batch.index import render_index
+    from auditor.pipeline import TraceSummary
     from auditor.report.junit import render_junit
 
     if options.reports:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import polars as pl
 
-    from auditor.audit import Auditor
+    from auditor.pipeline import Auditor
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the input could not be read: deterministic, cached
@@ -79,7 +79,7 @@ def _auditor(config: AuditConfig) -> Auditor:
     """One auditor per process and config: maps and rules are compiled once."""
     found = _AUDITORS.get(config.fingerprint)
     if found is None:
-        from auditor.audit import Auditor
+        from auditor.pipeline import Auditor
 
         found = Auditor.load(
             map_paths=config.map_paths,
@@ -136,7 +136,7 @@ def run_task(task: TraceTask, config: AuditConfig) -> TaskResult:
     try:
         import polars as pl
 
-        from auditor.audit import AuditResult
+        from auditor.pipeline import AuditResult
 
         auditor = _auditor(config)
         try:

@@ -33,7 +33,7 @@ from parsers import TraceReadError
 from parsers.source import read_lines
 
 if TYPE_CHECKING:
-    from auditor.audit import AuditResult, TraceSummary
+    from auditor.pipeline import AuditResult, TraceSummary
 
 DEFAULT_TITLE = "trace-auditor report"
 REJECT_SAMPLE = 10

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from auditor.audit import AuditResult, TraceSummary
+from auditor.pipeline import AuditResult, TraceSummary
 
 JSON_VERSION = 1
 ISO = "%Y-%m-%dT%H:%M:%S%.fZ"

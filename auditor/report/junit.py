@@ -38,7 +38,7 @@ import polars as pl
 from auditor.report.json_report import export_findings
 
 if TYPE_CHECKING:
-    from auditor.audit import TraceSummary
+    from auditor.pipeline import TraceSummary
     from auditor.ruleset import RuleSet
 
 FAILING_SEVERITIES = frozenset({"error", "warning"})

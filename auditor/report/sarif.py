@@ -36,7 +36,7 @@ from auditor import __version__
 from auditor.report.json_report import export_findings
 
 if TYPE_CHECKING:
-    from auditor.audit import TraceSummary
+    from auditor.pipeline import TraceSummary
     from auditor.ruleset import Rule, RuleSet
 
 SARIF_VERSION = "2.1.0"

@@ -31,7 +31,7 @@ from auditor.report.atomic import atomic_path
 from auditor.report.json_report import _trace_entry, export_findings, iso
 
 if TYPE_CHECKING:
-    from auditor.audit import TraceSummary
+    from auditor.pipeline import TraceSummary
 
 FINDING_FIELDS = (
     "rule",

@@ -45,7 +45,7 @@ from auditor.rulelang.syntax import parse_formula
 from auditor.vocabulary import Kind
 
 if TYPE_CHECKING:
-    from auditor.audit import AuditResult
+    from auditor.pipeline import AuditResult
 
 UNNAMED_ADAPTER = "(adapter not named)"
 STATES: tuple[str, ...] = ("connected", "radio_on", "halted")

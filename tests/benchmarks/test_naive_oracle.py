@@ -16,8 +16,8 @@ from types import ModuleType
 
 import pytest
 
-from auditor.audit import Auditor
 from auditor.eventmap import MapSet
+from auditor.pipeline import Auditor
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 PINNED = {"halt-without-disconnect", "halt-radio-left-on", "radio-on-before-initialize"}

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import polars as pl
 
 from auditor import engine
-from auditor.audit import LIFECYCLE_SCHEMA, Auditor, AuditResult, TraceSummary
 from auditor.lifecycle import attribute
+from auditor.pipeline import LIFECYCLE_SCHEMA, Auditor, AuditResult, TraceSummary
 from parsers import REJECT_SCHEMA
 
 START = datetime(2025, 3, 14, 9, 0, 0, tzinfo=UTC)

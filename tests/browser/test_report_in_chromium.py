@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from auditor.audit import Auditor
+from auditor.pipeline import Auditor
 from auditor.report.html import render_html, write_html
 
 # A lifecycle line of A1 carries a script tag; so does a data line next to an evidence line.

@@ -30,7 +30,10 @@ def test_both_formats_are_registered():
 
 
 def test_unknown_format_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown format 'etl'.*perfview-csv.*tracerpt-csv.*wpp-text.*xperf-dumper"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown format 'etl'.*perfview-csv.*tracerpt-csv.*wpp-text.*xperf-dumper",
+    ):
         get("etl")
 
 

@@ -9,7 +9,7 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
-from auditor.audit import Auditor, AuditResult
+from auditor.pipeline import Auditor, AuditResult
 
 # The halt obligations broken three times: halted while connected and with the radio on
 # (lines 5-6), then the radio turned back on before any MiniportInitializeEx (line 8).

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from auditor.audit import Auditor
+from auditor.pipeline import Auditor
 from auditor.report.junit import render_junit
 
 # Halted while associated with the radio on: halt-radio-left-on (error) and

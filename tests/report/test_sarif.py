@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from auditor import __version__
-from auditor.audit import Auditor
+from auditor.pipeline import Auditor
 from auditor.report.sarif import artifact_location, render_sarif, to_sarif
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"

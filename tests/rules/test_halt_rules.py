@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import Auditor, AuditResult
+from auditor.pipeline import Auditor, AuditResult
 
 TABLE = Path(__file__).with_name("halt_rules.toml")
 CASES: list[dict] = tomllib.loads(TABLE.read_text(encoding="utf-8"))["case"]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import Auditor, AuditResult
+from auditor.pipeline import Auditor, AuditResult
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 EXPECTED = sorted(SAMPLES.glob("*.expected.toml"))

@@ -1,0 +1,46 @@
+"""Which files an audit reads: the one expansion of user-given paths, globs and directories."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from parsers import formats
+
+
+def trace_extensions() -> frozenset[str]:
+    """File endings of every registered format, for searching directories."""
+    return frozenset(ext for cls in formats() for ext in cls.extensions)
+
+
+def expand_inputs(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files as given, directories searched for trace files, glob patterns expanded.
+
+    The labels are the paths as the user wrote them (``str(path)``): findings name their
+    trace with that label, exactly as the CLI does.
+    """
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    extensions = trace_extensions()
+    out: list[str] = []
+    for item in items:
+        path = Path(item)
+        text = os.fspath(item)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
+            )
+            if not found:
+                raise FileNotFoundError(
+                    f"{text}: no trace files in this directory ({', '.join(sorted(extensions))})"
+                )
+            out.extend(str(p) for p in found)
+        elif not path.exists() and any(ch in text for ch in "*?["):
+            matches = sorted(glob.glob(text, recursive=True))
+            if not matches:
+                raise FileNotFoundError(f"{text}: no file matches this pattern")
+            out.extend(matches)
+        else:
+            out.append(text)
+    return list(dict.fromkeys(out))
