@@ -50,7 +50,7 @@ BASELINE_CODE = "import sys, polars as pl; pl.read_lines(sys.argv[1])"
 # The product through its Python API, for as long as auditor.cli does not exist yet.
 API_CODE = """\
 import json, sys
-from auditor.audit import Auditor
+from auditor.pipeline import Auditor
 result = Auditor.load().audit([sys.argv[1]])
 rows = [
     {"rule": f["rule"], "adapter": f["adapter"], "line": f["line"]}
