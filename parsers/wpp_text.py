@@ -77,10 +77,13 @@ class WppText(TraceFormat):
         # message is a substring of the record, so the maps' pre-filter is sound on the
         # raw line: data-path records stop here, undecoded.
         text = pl.col("text")
-        is_record = text.str.contains(layout.prefix) & ~text.str.contains(r"^\s*$")
+        # One pass recognises both record shapes; only a prefix that can match nothing
+        # (tracefmt -noprefix) needs blank lines excluded separately.
+        is_event = text.str.contains(f"(?:{layout.prefix})|(?:{UNKNOWN})")
+        if re.match(layout.python_prefix(), ""):
+            is_event = is_event & ~text.str.contains(r"^\s*$")
         lines = source.lines.with_columns(
-            (is_record | text.str.contains(UNKNOWN)).alias("is_event"),
-            keep.alias("keep"),
+            is_event.alias("is_event"), keep.alias("keep")
         ).with_columns(
             # group = number of events up to and including this line; seq = group - 1
             pl.col("is_event").cum_sum().cast(pl.UInt64).alias("group"),
