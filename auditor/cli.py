@@ -36,6 +36,9 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+maps_app = typer.Typer(help="Check what the event maps recognise.", no_args_is_help=True)
+app.add_typer(maps_app, name="maps")
+UNCLASSIFIED_IN_REPORT = 20
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -174,11 +177,16 @@ def audit(
         ignore=_split_ids(ignore),
         tz=_check_tz(tz),
     )
+    # The HTML report lists the most frequent unclassified messages: a second, fuller
+    # read of each trace that only the report pays for.
+    coverage = UNCLASSIFIED_IN_REPORT if html else 0
     if _quiet():
-        result = auditor.audit(files)
+        result = auditor.audit(files, coverage=coverage)
     else:
         with err.status("auditing…") as status:
-            result = auditor.audit(files, progress=lambda p: status.update(f"reading {p}"))
+            result = auditor.audit(
+                files, progress=lambda p: status.update(f"reading {p}"), coverage=coverage
+            )
 
     for trace in result.failed:
         where = f"{trace.path}:{trace.error_line}" if trace.error_line else trace.path
@@ -495,6 +503,45 @@ def batch(
     except BatchUsageError as exc:
         raise Abort(str(exc)) from None
     raise typer.Exit(outcome.exit_code)
+
+
+@maps_app.command("coverage")
+def maps_coverage(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Trace files or directories.", show_default=False)
+    ],
+    maps: MapOpt = None,
+    top: Annotated[int, typer.Option("--top", help="Shapes to list per trace.")] = 30,
+    tz: TzOpt = "UTC",
+) -> None:
+    """List the messages no map classifies, grouped by shape (numbers masked), most frequent first.
+
+    Example: trace-audit maps coverage newdriver.txt --map newdriver.map.toml
+    """
+    from rich.table import Table
+
+    from auditor.pipeline import Auditor
+    from parsers import TraceReadError
+
+    auditor = Auditor.load(map_paths=maps or [], tz=_check_tz(tz))
+    console = _stdout_console()
+    failed = False
+    for path in expand_paths(paths):
+        try:
+            shapes = auditor.coverage(path, top=top)
+        except TraceReadError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            failed = True
+            continue
+        table = Table(
+            "count", "provider", "shape", "first line", title=str(path), title_justify="left"
+        )
+        for row in shapes.iter_rows(named=True):
+            table.add_row(
+                str(row["count"]), row["provider"] or "", row["shape"], str(row["example_line"])
+            )
+        console.print(table if shapes.height else f"{escape(str(path))}: every event is classified")
+    raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
 
 
 def main() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
 from auditor import engine
+from auditor.coverage import COVERAGE_SCHEMA, unclassified
 from auditor.eventmap import MapSet
 from auditor.lifecycle import attribute
 from auditor.ruleset import RuleSet, load_rules
@@ -43,6 +44,8 @@ class AuditResult:
     not_evaluable: pl.DataFrame
     rejects: pl.DataFrame
     rules: RuleSet
+    # Message shapes no map classifies, per trace (auditor.coverage); filled on request.
+    unclassified: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COVERAGE_SCHEMA))
 
     @property
     def failed(self) -> list[TraceSummary]:
@@ -96,14 +99,27 @@ class Auditor:
         )
         return summary, lifecycle, parsed.rejects
 
+    def coverage(self, path: str | Path, top: int | None = 20) -> pl.DataFrame:
+        """Unclassified message shapes of one trace.
+
+        This decodes every record (the audit itself skips data-path records), so it
+        costs a second, fuller read of the file: asked for by reports, not by default.
+        """
+        parsed = read_trace(path, ParseOptions(tz=self.tz))
+        return unclassified(parsed.events, self.maps, top=top)
+
     def audit(
         self,
         paths: Iterable[str | Path],
         progress: Callable[[str], None] | None = None,
+        *,
+        coverage: int = 0,
     ) -> AuditResult:
+        """Audit traces; ``coverage`` > 0 also collects that many unclassified shapes each."""
         summaries: list[TraceSummary] = []
         lifecycles: list[pl.DataFrame] = []
         rejects: list[pl.DataFrame] = []
+        shapes: list[pl.DataFrame] = []
         for path in paths:
             if progress:
                 progress(str(path))
@@ -111,6 +127,8 @@ class Auditor:
             summaries.append(summary)
             lifecycles.append(lifecycle)
             rejects.append(rejected)
+            if coverage and summary.error is None:
+                shapes.append(self.coverage(path, top=coverage))
         classified = (
             pl.concat(lifecycles, how="vertical_relaxed")
             if lifecycles
@@ -136,6 +154,7 @@ class Auditor:
             lifecycle=timeline,
             findings=evaluation.findings,
             not_evaluable=evaluation.not_evaluable,
+            unclassified=pl.concat(shapes) if shapes else pl.DataFrame(schema=COVERAGE_SCHEMA),
             rejects=pl.concat(rejects, how="vertical_relaxed")
             if rejects
             else pl.DataFrame(schema=REJECT_SCHEMA),

@@ -604,6 +604,29 @@ def _rejects_section(result: AuditResult) -> str:
     return "".join(parts)
 
 
+def _unclassified_section(result: AuditResult) -> str:
+    """The message shapes no map classified: where a map author starts for a new driver."""
+    shapes = result.unclassified
+    if shapes.is_empty():
+        return (
+            '<p class="muted">Not collected for this report (the audit skips data-path '
+            "lines undecoded; <code>trace-audit maps coverage</code> lists them).</p>"
+        )
+    parts = []
+    for trace in dict.fromkeys(shapes.get_column("trace").to_list()):
+        rows = [
+            f'<tr><td class="num">{_e(r["count"])}</td><td>{_e(r["provider"] or "")}</td>'
+            f'<td class="mono path">{_e(_cut(r["shape"]))}</td>'
+            f'<td class="num">{_e(r["example_line"])}</td></tr>'
+            for r in shapes.filter(pl.col("trace") == trace).iter_rows(named=True)
+        ]
+        parts.append(
+            f"<h3>{_e(trace)}</h3>"
+            + _table(["count", "provider", "message shape (numbers masked)", "first line"], rows)
+        )
+    return "".join(parts)
+
+
 def _timelines(result: AuditResult, anchors: dict[str, str]) -> str:
     parts = []
     for k, t in enumerate(result.traces):
@@ -652,7 +675,7 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
             f"<h1>{_e(title)}</h1>\n",
             _headline(result),
             '<nav><a href="#summary">Summary</a><a href="#findings">Findings</a>'
-            '<a href="#not-evaluable">Not evaluable</a><a href="#rejected">Rejected lines</a>'
+            '<a href="#not-evaluable">Not evaluable</a><a href="#rejected">Rejected lines</a><a href="#unclassified">Unclassified</a>'
             '<a href="#timelines">Timelines</a></nav>\n',
             '<p class="muted">All times are UTC.</p>\n</header>\n<main>\n',
             '<h2 id="summary">Summary</h2>\n<h3>Traces</h3>\n',
@@ -665,6 +688,8 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
             _not_evaluable_table(result),
             '\n<h2 id="rejected">Rejected lines</h2>\n',
             _rejects_section(result),
+            '\n<h2 id="unclassified">Most frequent unclassified messages</h2>\n',
+            _unclassified_section(result),
             '\n<h2 id="timelines">Timelines</h2>\n',
             '<p class="muted">Drag to zoom, use the range slider below each timeline, '
             "double-click to reset; hover a bar, event or finding for details, click a "
