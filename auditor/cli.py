@@ -114,6 +114,13 @@ RulesOpt = Annotated[
         "--rules", "-r", help="Extra rule file (TOML), added to the built-in pack. Repeatable."
     ),
 ]
+PrefixOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--wpp-prefix",
+        help="WPP text written with a custom TRACE_FORMAT_PREFIX: give the same string, e.g. '%4!s! [%1!s!] %!FUNC!: ' ('' for -noprefix).",
+    ),
+]
 TzOpt = Annotated[
     str,
     typer.Option(
@@ -142,6 +149,7 @@ def audit(
         typer.Option("--html", help="Also write a self-contained HTML report with timelines."),
     ] = None,
     tz: TzOpt = "UTC",
+    wpp_prefix: PrefixOpt = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
     ] = FailOn.error,
@@ -176,6 +184,7 @@ def audit(
         select=_split_ids(select),
         ignore=_split_ids(ignore),
         tz=_check_tz(tz),
+        wpp_prefix=wpp_prefix,
     )
     # The HTML report lists the most frequent unclassified messages: a second, fuller
     # read of each trace that only the report pays for.
@@ -252,6 +261,7 @@ def parse(
         Path, typer.Option("--output", "-o", help="events.parquet, or .arrow/.ipc for Arrow IPC.")
     ],
     tz: TzOpt = "UTC",
+    wpp_prefix: PrefixOpt = None,
 ) -> None:
     """Write the canonical events of traces for other tools; rejected lines go beside them.
 
@@ -268,7 +278,7 @@ def parse(
     frames, rejects, failed = [], [], 0
     for path in files:
         try:
-            parsed = read_trace(path, ParseOptions(tz=_check_tz(tz)))
+            parsed = read_trace(path, ParseOptions(tz=_check_tz(tz), wpp_prefix=wpp_prefix))
         except TraceReadError as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             failed += 1
@@ -513,6 +523,7 @@ def maps_coverage(
     maps: MapOpt = None,
     top: Annotated[int, typer.Option("--top", help="Shapes to list per trace.")] = 30,
     tz: TzOpt = "UTC",
+    wpp_prefix: PrefixOpt = None,
 ) -> None:
     """List the messages no map classifies, grouped by shape (numbers masked), most frequent first.
 
@@ -523,7 +534,7 @@ def maps_coverage(
     from auditor.pipeline import Auditor
     from parsers import TraceReadError
 
-    auditor = Auditor.load(map_paths=maps or [], tz=_check_tz(tz))
+    auditor = Auditor.load(map_paths=maps or [], tz=_check_tz(tz), wpp_prefix=wpp_prefix)
     console = _stdout_console()
     failed = False
     for path in expand_paths(paths):

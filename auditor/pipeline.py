@@ -57,6 +57,7 @@ class Auditor:
     maps: MapSet
     rules: RuleSet
     tz: str = "UTC"
+    wpp_prefix: str | None = None  # tracefmt's TRACE_FORMAT_PREFIX, for custom WPP layouts
 
     @classmethod
     def load(
@@ -67,16 +68,19 @@ class Auditor:
         select: Iterable[str] = (),
         ignore: Iterable[str] = (),
         tz: str = "UTC",
+        wpp_prefix: str | None = None,
     ) -> Auditor:
         maps = MapSet.load(list(map_paths))
         rules = load_rules(rule_paths, kinds=maps.kinds).select(select, ignore)
-        return cls(maps, rules, tz)
+        return cls(maps, rules, tz, wpp_prefix)
 
     def read(self, path: str | Path) -> tuple[TraceSummary, pl.DataFrame, pl.DataFrame]:
         """Parse and classify one trace; a bad file becomes a summary with its error."""
         label = str(path)
         try:
-            parsed = read_trace(path, ParseOptions(tz=self.tz, keep=self.maps))
+            parsed = read_trace(
+                path, ParseOptions(tz=self.tz, keep=self.maps, wpp_prefix=self.wpp_prefix)
+            )
             lifecycle = self.maps.classify(parsed.events).collect()
         except TraceReadError as exc:
             summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)
@@ -105,7 +109,7 @@ class Auditor:
         This decodes every record (the audit itself skips data-path records), so it
         costs a second, fuller read of the file: asked for by reports, not by default.
         """
-        parsed = read_trace(path, ParseOptions(tz=self.tz))
+        parsed = read_trace(path, ParseOptions(tz=self.tz, wpp_prefix=self.wpp_prefix))
         return unclassified(parsed.events, self.maps, top=top)
 
     def audit(

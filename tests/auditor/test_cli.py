@@ -212,3 +212,21 @@ def test_html_report_and_timeline_command_write_offline_pages(traces, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Plotly.newPlot" in timeline_page.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_custom_wpp_prefix_and_out_of_order_timestamps(tmp_path):
+    trace = tmp_path / "custom.txt"
+    trace.write_text(
+        "0042 06/06/2025-12:00:01.000 [drv] MpHaltEx: ---> MPHaltEx Adapter=A1\n"
+        "0043 06/06/2025-12:00:01.100 [drv] MpHaltEx: <--- MPHaltEx Adapter=A1\n"
+        # flushed late from another CPU's buffer: earlier in time, later in the file
+        "0041 06/06/2025-12:00:00.100 [drv] MpOid: Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1\n",
+        encoding="utf-8",
+    )
+    proc = run("audit", trace, "--wpp-prefix", "%7!u! %4!s! [%1!s!] %!FUNC!: ", "-f", "json")
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)["findings"]
+    assert (finding["rule"], finding["line"]) == ("halt-radio-left-on", 2)
+    assert [e["line"] for e in finding["evidence"]] == [3, 2]
+    # without the prefix the file is not recognised at all
+    assert run("audit", trace).returncode == 2
