@@ -87,6 +87,10 @@ _EXIT_INIT = (
 ).replace("NAME", _NAME_INIT)
 _ENTRY_HALT = _ENTRY_INIT.replace("Initialize", "Halt")
 _EXIT_HALT = _EXIT_INIT.replace("Initialize", "Halt")
+_ENTRY_PAUSE = _ENTRY_INIT.replace("Initialize(?:Ex)?", "Pause")
+_EXIT_PAUSE = _EXIT_INIT.replace("Initialize(?:Ex)?", "Pause")
+_ENTRY_RESTART = _ENTRY_INIT.replace("Initialize(?:Ex)?", "Restart")
+_EXIT_RESTART = _EXIT_INIT.replace("Initialize(?:Ex)?", "Restart")
 _BOOL = "(?P<value>(?i:true|false|on|off)|[01])"
 _ON_OFF = {"TRUE": "on", "True": "on", "true": "on", "1": "on"} | {
     "FALSE": "off",
@@ -123,6 +127,35 @@ _NATIVE = [
     (
         "halt.end",
         _EXIT_HALT + r"|\b(?i:exit|exiting|leaving)\s+(?:Miniport|MP|Mp)Halt(?:Ex)?\b",
+        None,
+        None,
+    ),
+    ("pause.begin", _ENTRY_PAUSE, None, None),
+    (
+        "pause.end",
+        _EXIT_PAUSE + r"|\b(?i:exit|exiting|leaving)\s+(?:Miniport|MP|Mp)Pause\b",
+        None,
+        None,
+    ),
+    ("restart.begin", _ENTRY_RESTART, None, None),
+    (
+        "restart.end",
+        r"(?:"
+        + _EXIT_RESTART
+        + r").*?(?:\b(?:NDIS_)?STATUS_SUCCESS\b|\b[Ss]tatus\s*[=:]\s*(?:0x0+|0)\b)",
+        "ok",
+        None,
+    ),
+    (
+        "restart.end",
+        r"(?:" + _EXIT_RESTART + r").*?(?:\b(?:NDIS_)?STATUS_[A-Z_]+\b"
+        r"|\b[Ss]tatus\s*[=:]\s*(?:0x)?[0-9A-Fa-f]+\b|\b(?i:failed|failure)\b)",
+        "fail",
+        None,
+    ),
+    (
+        "restart.end",
+        _EXIT_RESTART + r"|\b(?i:exit|exiting|leaving)\s+(?:Miniport|MP|Mp)Restart\b",
         None,
         None,
     ),

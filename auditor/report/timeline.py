@@ -42,6 +42,7 @@ import polars as pl
 from auditor.engine import GROUP, Compiler
 from auditor.report.atomic import atomic_path
 from auditor.rulelang.syntax import parse_formula
+from auditor.ruleset import _Resolver
 from auditor.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -53,13 +54,52 @@ STATES: tuple[str, ...] = ("connected", "radio_on", "halted")
 EXTRA_STATES: dict[str, tuple[str, str]] = {
     # name: (formula, the kind that must occur in the trace)
     "radio_hw": ("since(radio.hw == 'on', !(radio.hw == 'off'))", Kind.RADIO_HW.value),
+    # The NDIS adapter states of "Adapter States of a Miniport Driver". Paused and Running
+    # are only drawn when the trace shows restarts: without MiniportRestart events a
+    # running adapter would be drawn as paused.
+    "ndis_initializing": ("since(init.begin, !(init.end | halt.begin))", Kind.INIT_BEGIN.value),
+    "ndis_paused": (
+        "since(init.end == 'ok' | pause.end | restart.end == 'fail', "
+        "!(restart.begin | halt.begin | shutdown.begin))",
+        Kind.RESTART_END.value,
+    ),
+    "ndis_restarting": ("since(restart.begin, !restart.end)", Kind.RESTART_BEGIN.value),
+    "ndis_running": (
+        "since(restart.end == 'ok', !(pause.begin | halt.begin | shutdown.begin))",
+        Kind.RESTART_END.value,
+    ),
+    "ndis_pausing": ("since(pause.begin, !pause.end)", Kind.PAUSE_BEGIN.value),
 }
-TIMELINE_STATES: tuple[str, ...] = ("connected", "radio_on", "radio_hw", "halted")
-STATE_LABELS = {"radio_on": "radio on", "radio_hw": "radio hw on"}
+TIMELINE_STATES: tuple[str, ...] = (
+    "connected",
+    "radio_on",
+    "radio_hw",
+    "ndis_initializing",
+    "ndis_paused",
+    "ndis_restarting",
+    "ndis_running",
+    "ndis_pausing",
+    "halted",
+)
+STATE_LABELS = {
+    "radio_on": "radio on",
+    "radio_hw": "radio hw on",
+    "ndis_initializing": "NDIS Initializing",
+    "ndis_paused": "NDIS Paused",
+    "ndis_restarting": "NDIS Restarting",
+    "ndis_running": "NDIS Running",
+    "ndis_pausing": "NDIS Pausing",
+    "halted": "NDIS Halted",
+}
 STATE_COLOURS = {
     "connected": "#2e7d32",
     "radio_on": "#7b1fa2",
     "radio_hw": "#c2185b",
+    "ndis_initializing": "#f9a825",
+    "ndis_paused": "#8d6e63",
+    "ndis_restarting": "#ffb300",
+    "ndis_running": "#1565c0",
+    "ndis_pausing": "#6d4c41",
     "halted": "#546e7a",
 }
 DATA_KINDS: tuple[str, ...] = (Kind.SEND.value, Kind.RECEIVE.value)
@@ -240,7 +280,8 @@ def _formulas(
         elif name in EXTRA_STATES:
             formula, kind = EXTRA_STATES[name]
             if frame is None or (frame.height and (frame["kind"] == kind).any()):
-                out[name] = parse_formula(formula)
+                kinds = frozenset(k.value for k in Kind)
+                out[name] = _Resolver({}, known, kinds).resolve(parse_formula(formula))
         else:
             missing.append(name)
     if missing and strict:

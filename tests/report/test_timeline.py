@@ -164,11 +164,13 @@ def test_one_lane_group_per_adapter(audit_texts, samples):
     fig = timeline_figure(result, two)
     ticks = list(fig.layout.yaxis.ticktext)
     assert ticks.count("<b>A1</b>") == ticks.count("<b>B2</b>") == 1
-    assert ticks.count("connected") == ticks.count("radio on") == ticks.count("halted") == 2
+    assert ticks.count("connected") == ticks.count("radio on") == ticks.count("NDIS Halted") == 2
     # one bar trace per state per adapter, each legend entry shown once
     bars = [t for t in fig.data if (t.legendgroup or "").startswith("state:")]
-    assert len(bars) == 6
-    assert sum(bool(t.showlegend) for t in bars) == 3
+    states = {t.legendgroup for t in bars}
+    assert {"state:connected", "state:radio_on", "state:halted"} <= states
+    assert len(bars) == 2 * len(states)
+    assert sum(bool(t.showlegend) for t in bars) == len(states)
     # B2's bars sit below A1's
     assert max(y for y in state_trace(fig, "halted", 1).y if y is not None) < min(
         y for y in state_trace(fig, "connected", 0).y if y is not None
@@ -332,3 +334,46 @@ def test_a_trace_without_lifecycle_events(audit_texts, write_trace):
     fig = timeline_figure(result, result.traces[0].path)
     assert len(fig.data) == 0
     assert fig.layout.annotations[0].text == "no lifecycle events in this trace"
+
+
+NDIS_CYCLE = "".join(
+    f"[0]0004.0010::06/06/2025-12:00:0{second}.000 [wlan]{text} Adapter=A1\n"
+    for second, text in enumerate(
+        [
+            "---> MPInitializeEx",
+            "<--- MPInitializeEx Status = 0x00000000",
+            "---> MPRestart",
+            "<--- MPRestart Status = 0x00000000",
+            "---> MPPause",
+            "<--- MPPause",
+            "---> MPHaltEx",
+            "<--- MPHaltEx",
+        ]
+    )
+)
+
+
+def test_ndis_state_lanes_follow_the_adapter_state_table(audit_texts):
+    result = audit_texts({"ndis.txt": NDIS_CYCLE})
+    names = ("ndis_initializing", "ndis_paused", "ndis_restarting", "ndis_running", "ndis_pausing")
+    periods = state_periods(result, defines=names)
+    got = {
+        (row["state"], row["start"].second, row["end"].second)
+        for row in periods.iter_rows(named=True)
+    }
+    assert got == {
+        ("ndis_initializing", 0, 1),
+        ("ndis_paused", 1, 2),
+        ("ndis_restarting", 2, 3),
+        ("ndis_running", 3, 4),
+        ("ndis_pausing", 4, 5),
+        ("ndis_paused", 5, 6),
+    }
+    ticks = list(timeline_figure(result, result.traces[0].path).layout.yaxis.ticktext)
+    assert {"NDIS Running", "NDIS Paused", "NDIS Halted"} <= set(ticks)
+
+
+def test_paused_and_running_are_not_guessed_without_restart_events(audit_texts, samples):
+    result = audit_texts({"two.txt": samples.two_adapters})
+    ticks = list(timeline_figure(result, result.traces[0].path).layout.yaxis.ticktext)
+    assert "NDIS Paused" not in ticks and "NDIS Running" not in ticks
