@@ -18,7 +18,6 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -30,6 +29,7 @@ from auditor.ruleset import Rule, RuleSet, Severity, _Resolver
 from auditor.vocabulary import Kind
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
 from parsers.source import read_lines
+from parsers.timestamps import check_timezone
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -88,18 +88,6 @@ HTML_TEXT_LIMIT = 160  # characters of a message in the HTML summary
 # --- inputs -------------------------------------------------------------------------------
 
 
-def _check_tz(tz: str) -> str:
-    if tz.upper() == "UTC":
-        return "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
-        ) from None
-    return tz
-
-
 def _accounting(rows: list[dict[str, Any]], columns: Iterable[str]) -> pl.DataFrame:
     schema = {name: ACCOUNTING_SCHEMA[name] for name in columns}
     return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
@@ -147,7 +135,7 @@ def load(
     A file that cannot be read raises :class:`parsers.TraceReadError` naming it: an
     interactive user wants to know at once, unlike a batch.
     """
-    zone = _check_tz(tz)
+    zone = check_timezone(tz)
     frames: list[pl.LazyFrame] = []
     rejects: list[pl.DataFrame] = []
     rows: list[dict[str, Any]] = []
@@ -196,7 +184,7 @@ def audit(
         rule_paths=[os.fspath(p) for p in rules],
         select=list(select),
         ignore=list(ignore),
-        tz=_check_tz(tz),
+        tz=check_timezone(tz),
     )
     files = expand_inputs(paths)
     return Result(auditor.audit(files), auditor, files)

@@ -14,7 +14,6 @@ import traceback
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -76,15 +75,12 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 def _check_tz(tz: str) -> str:
-    if tz.upper() == "UTC":
-        return "UTC"
+    from parsers.timestamps import check_timezone
+
     try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Abort(
-            f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
-        ) from None
-    return tz
+        return check_timezone(tz)
+    except ValueError as exc:
+        raise Abort(f"--tz: {exc}") from None
 
 
 def _split_ids(values: list[str] | None) -> list[str]:

@@ -37,7 +37,6 @@ from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 from parsers.wpaexporter_csv import (
-    MAX_COLUMNS,
     NUMBER_SHAPE,
     RELATIVE_NOTE,
     decimal_ns,
@@ -45,6 +44,7 @@ from parsers.wpaexporter_csv import (
     integer,
     null_if_empty,
     process_id,
+    read_header,
     relative_ts,
     row_pattern,
     separator_of,
@@ -115,21 +115,9 @@ class PerfViewCsv(TraceFormat):
             raise TraceReadError(
                 source.path, None, "no PerfView CSV header (Event Name, Time MSec, ...)"
             )
-        header_line = idx + 1
-        sep = separator_of(head[idx])
-        labels = header_labels(head[idx], sep)
-        if len(labels) > MAX_COLUMNS:
-            raise TraceReadError(
-                source.path,
-                header_line,
-                f"CSV header has {len(labels)} columns (at most {MAX_COLUMNS} are read)",
-            )
-        decimal_mark = "," if sep == ";" else "."
-        roles: dict[str, int] = {}
-        for role, names in _ROLES.items():
-            found = next((i for i, label in enumerate(labels) if label in names), None)
-            if found is not None:
-                roles[role] = found
+        header = read_header(source.path, head[idx], idx + 1, _ROLES)
+        header_line, sep, labels = header.line, header.sep, header.labels
+        decimal_mark, roles = header.decimal_mark, header.roles
         rest_last = roles.get("rest") == len(labels) - 1
         pattern = row_pattern(len(labels), sep, last_takes_rest=rest_last)
 

@@ -6,6 +6,8 @@ user's ``--tz``; FILETIME values are UTC by definition and never shifted.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 import polars as pl
 
 from parsers.schema import TS_DTYPE
@@ -42,6 +44,19 @@ WPP_TS_PATTERN = (
     rf"{_B}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\.\d{{1,9}})?"
     r"|\d{15,19})"
 )
+
+
+def check_timezone(tz: str) -> str:
+    """The zone name if it is a known IANA zone (or UTC); ValueError naming it otherwise."""
+    if tz.upper() == "UTC":
+        return "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
+        ) from None
+    return tz
 
 
 def filetime_to_ts(ticks: pl.Expr) -> pl.Expr:

@@ -29,6 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import ClassVar
 
 import polars as pl
@@ -45,6 +46,39 @@ RELATIVE_NOTE = "relative time from 1970-01-01T00:00:00Z"
 
 # ---------------------------------------------------------------------------- CSV helpers
 # Shared with parsers.perfview_csv: delimited rows split by one linear-time regex.
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    """A delimited export's header line: where it is, how it splits, which role is where."""
+
+    line: int
+    sep: str
+    labels: list[str]
+    decimal_mark: str
+    roles: dict[str, int]
+
+
+def read_header(
+    path: str,
+    header: str,
+    line: int,
+    role_names: dict[str, set[str] | frozenset[str] | tuple[str, ...]],
+) -> CsvHeader:
+    """Split a header, bound its width and find each role's column (first match wins)."""
+    sep = separator_of(header)
+    labels = header_labels(header, sep)
+    if len(labels) > MAX_COLUMNS:
+        raise TraceReadError(
+            path, line, f"CSV header has {len(labels)} columns (at most {MAX_COLUMNS} are read)"
+        )
+    roles: dict[str, int] = {}
+    for role, names in role_names.items():
+        found = next((i for i, label in enumerate(labels) if label in names), None)
+        if found is not None:
+            roles[role] = found
+    # ';' is the list separator of locales whose decimal mark is ','
+    return CsvHeader(line, sep, labels, "," if sep == ";" else ".", roles)
 
 
 def separator_of(header: str) -> str:
@@ -247,21 +281,9 @@ class WpaExporterCsv(TraceFormat):
             raise TraceReadError(
                 source.path, None, "no wpaexporter CSV header (Provider Name, ..., Time, ...)"
             )
-        header_line = idx + 1
-        sep = separator_of(head[idx])
-        labels = header_labels(head[idx], sep)
-        if len(labels) > MAX_COLUMNS:
-            raise TraceReadError(
-                source.path,
-                header_line,
-                f"CSV header has {len(labels)} columns (at most {MAX_COLUMNS} are read)",
-            )
-        decimal_mark = "," if sep == ";" else "."
-        roles: dict[str, int] = {}
-        for role, names in _ROLES.items():
-            found = next((i for i, label in enumerate(labels) if label in names), None)
-            if found is not None:
-                roles[role] = found
+        header = read_header(source.path, head[idx], idx + 1, _ROLES)
+        header_line, sep, labels = header.line, header.sep, header.labels
+        decimal_mark, roles = header.decimal_mark, header.roles
         time_idx, time_match = next(
             (i, m) for i, label in enumerate(labels) if (m := _TIME_LABEL.match(label))
         )
