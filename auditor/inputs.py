@@ -15,6 +15,13 @@ def trace_extensions() -> frozenset[str]:
     return frozenset(ext for cls in formats() for ext in cls.extensions)
 
 
+def _is_trace(path: Path, extensions: frozenset[str]) -> bool:
+    """A trace extension, possibly under a .gz (wlan.txt.gz)."""
+    if path.suffix.lower() == ".gz":
+        path = path.with_suffix("")
+    return path.suffix.lower() in extensions
+
+
 def expand_inputs(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
     """Files as given, directories searched for trace files, glob patterns expanded.
 
@@ -27,10 +34,10 @@ def expand_inputs(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
     for item in items:
         path = Path(item)
         text = os.fspath(item)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-            )
+        if text == "-":
+            out.append(text)  # standard input
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_trace(p, extensions))
             if not found:
                 raise FileNotFoundError(
                     f"{text}: no trace files in this directory ({', '.join(sorted(extensions))})"

@@ -58,7 +58,7 @@ def get(name: str) -> type[TraceFormat]:
 def detect(source: SourceLines) -> type[TraceFormat]:
     """Pick the format by content; the extension only breaks ties."""
     head = source.head(SNIFF_LINES)
-    suffix = PurePath(source.path).suffix.lower()
+    suffix = PurePath(source.path.removesuffix(".gz")).suffix.lower()
     scored = [
         (cls.sniff(head), suffix in cls.extensions, cls.name, cls) for cls in _FORMATS.values()
     ]

@@ -8,7 +8,10 @@ are decoded once and handed over as UTF-8.
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
+import sys
+import zlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -85,36 +88,90 @@ def _lines_from_text(text: str) -> pl.DataFrame:
     return pl.read_lines(io.BytesIO(text.encode("utf-8")), name="text")
 
 
-def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
-    """Read ``path`` into numbered lines; raise :class:`TraceReadError` if it cannot be read."""
-    p = Path(path)
-    name = label or str(path)
+# Decompression is bounded: a small file must not expand without limit (a "zip bomb").
+MAX_DECOMPRESSED_BYTES = 8 * 2**30
+MAX_COMPRESSION_RATIO = 1000
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _gunzip(path: Path, name: str) -> bytes:
+    limit = min(MAX_DECOMPRESSED_BYTES, max(path.stat().st_size * MAX_COMPRESSION_RATIO, 2**20))
+    out = io.BytesIO()
     try:
-        with p.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(2**20):
+                out.write(chunk)
+                if out.tell() > limit:
+                    raise TraceReadError(
+                        name,
+                        None,
+                        f"gzip data expands beyond {limit:,} bytes (at most "
+                        f"{MAX_COMPRESSION_RATIO}x the file, {MAX_DECOMPRESSED_BYTES:,} bytes in all)",
+                    )
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise TraceReadError(name, None, f"corrupt or truncated gzip data: {exc}") from None
+    return out.getvalue()
+
+
+_stdin: bytes | None = None
+
+
+def _stdin_bytes() -> bytes:
+    """Standard input, read once: reports read a trace again for context lines."""
+    global _stdin
+    if _stdin is None:
+        _stdin = sys.stdin.buffer.read()
+    return _stdin
+
+
+def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
+    """Read ``path`` into numbered lines; raise :class:`TraceReadError` if it cannot be read.
+
+    ``-`` reads standard input; gzip-compressed files are decompressed (bounded). Plain
+    UTF-8 files go to polars' line reader by path, never through Python strings.
+    """
+    name = label or str(path)
+    source: Path | bytes
+    try:
+        if str(path) == "-":
+            source = _stdin_bytes()
+            head = source[:SNIFF_BYTES]
+        else:
+            source = Path(path)
+            with source.open("rb") as fh:
+                head = fh.read(SNIFF_BYTES)
+            if head.startswith(GZIP_MAGIC):
+                source = _gunzip(source, name)
+                head = source[:SNIFF_BYTES]
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot open: {exc.strerror or exc}") from exc
+
+    def data() -> bytes:
+        return source if isinstance(source, bytes) else source.read_bytes()
+
     encoding = sniff_encoding(head)
     try:
         if encoding in (Encoding.UTF16LE, Encoding.UTF16BE):
-            data = p.read_bytes()
             # A lone surrogate or an odd trailing byte must not stop the audit: it
             # becomes U+FFFD and the line is still accounted for.
-            text = data.decode(encoding.value, errors="replace").removeprefix("\ufeff")
+            text = data().decode(encoding.value, errors="replace").removeprefix("\ufeff")
             frame = _lines_from_text(text)
         else:
             try:
-                frame = pl.read_lines(p, name="text", glob=False)
+                if isinstance(source, bytes):
+                    frame = pl.read_lines(io.BytesIO(source), name="text")
+                else:
+                    frame = pl.read_lines(source, name="text", glob=False)
             except pl.exceptions.ComputeError as exc:
                 if "utf8" not in str(exc).lower() and "utf-8" not in str(exc).lower():
                     raise
-                data = p.read_bytes()
+                raw = data()
                 if encoding is Encoding.UTF8_BOM:
                     # The BOM declares UTF-8: a stray invalid byte becomes U+FFFD rather
                     # than turning the BOM and every other non-ASCII character to mojibake.
-                    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+                    text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
                 else:
-                    text, encoding = _decode_fallback(data)
+                    text, encoding = _decode_fallback(raw)
                 frame = _lines_from_text(text)
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
