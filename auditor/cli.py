@@ -83,6 +83,15 @@ def _check_tz(tz: str) -> str:
         raise Abort(f"--tz: {exc}") from None
 
 
+def _duration(text: str, option: str) -> int:
+    from auditor.rulelang.syntax import FormulaError, parse_duration
+
+    try:
+        return parse_duration(text)
+    except FormulaError as exc:
+        raise Abort(f"{option}: {exc.message}") from None
+
+
 def _split_ids(values: list[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
@@ -146,6 +155,13 @@ def audit(
     ] = None,
     tz: TzOpt = "UTC",
     wpp_prefix: PrefixOpt = None,
+    clock_jump: Annotated[
+        str,
+        typer.Option(
+            "--clock-jump",
+            help="Report a trace whose clock steps back by more than this (e.g. 1s, 500ms).",
+        ),
+    ] = "1s",
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest severity that makes the exit code 1.")
     ] = FailOn.error,
@@ -181,6 +197,7 @@ def audit(
         ignore=_split_ids(ignore),
         tz=_check_tz(tz),
         wpp_prefix=wpp_prefix,
+        clock_jump_ns=_duration(clock_jump, "--clock-jump"),
     )
     # The HTML report lists the most frequent unclassified messages: a second, fuller
     # read of each trace that only the report pays for.
@@ -266,6 +283,7 @@ def parse(
     import polars as pl
 
     from parsers import ParseOptions, TraceReadError, read_trace
+    from parsers.clock import clock_jumps
 
     suffix = output.suffix.lower()
     if suffix not in (".parquet", ".arrow", ".ipc", ".feather"):
@@ -280,6 +298,13 @@ def parse(
             failed += 1
             continue
         frames.append(parsed.events.collect())
+        jumps = clock_jumps(frames[-1])
+        if jumps.count:
+            err.print(
+                f"[yellow]{escape(parsed.path)}: the clock steps back by up to "
+                f"{jumps.largest_ns / 1e9:g} s at {jumps.count} event(s), first at line "
+                f"{jumps.first_line}[/]"
+            )
         rejects.append(parsed.rejects)
         acc = parsed.accounting
         err.print(

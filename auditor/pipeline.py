@@ -14,6 +14,7 @@ from auditor.eventmap import MapSet
 from auditor.lifecycle import attribute
 from auditor.ruleset import RuleSet, load_rules
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
+from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
 
 LIFECYCLE_SCHEMA = {**EVENT_SCHEMA, **CLASSIFIED_COLUMNS}
@@ -34,6 +35,10 @@ class TraceSummary:
     adapters: tuple[str | None, ...] = ()
     error: str | None = None
     error_line: int | None = None
+    # Steps back of the clock beyond the threshold, among the decoded (lifecycle) events.
+    clock_jumps: int = 0
+    clock_jump_max_s: float = 0.0
+    clock_jump_line: int | None = None
 
 
 @dataclass
@@ -58,6 +63,7 @@ class Auditor:
     rules: RuleSet
     tz: str = "UTC"
     wpp_prefix: str | None = None  # tracefmt's TRACE_FORMAT_PREFIX, for custom WPP layouts
+    clock_jump_ns: int = DEFAULT_THRESHOLD_NS
 
     @classmethod
     def load(
@@ -69,10 +75,11 @@ class Auditor:
         ignore: Iterable[str] = (),
         tz: str = "UTC",
         wpp_prefix: str | None = None,
+        clock_jump_ns: int = DEFAULT_THRESHOLD_NS,
     ) -> Auditor:
         maps = MapSet.load(list(map_paths))
         rules = load_rules(rule_paths, kinds=maps.kinds).select(select, ignore)
-        return cls(maps, rules, tz, wpp_prefix)
+        return cls(maps, rules, tz, wpp_prefix, clock_jump_ns)
 
     def read(self, path: str | Path) -> tuple[TraceSummary, pl.DataFrame, pl.DataFrame]:
         """Parse and classify one trace; a bad file becomes a summary with its error."""
@@ -90,6 +97,7 @@ class Auditor:
                 pl.DataFrame(schema=REJECT_SCHEMA),
             )
         acc = parsed.accounting
+        jumps = clock_jumps(lifecycle, self.clock_jump_ns)
         summary = TraceSummary(
             path=parsed.path,
             format=parsed.format,
@@ -100,6 +108,9 @@ class Auditor:
             meta=acc.meta,
             rejected=acc.rejected,
             lifecycle=lifecycle.height,
+            clock_jumps=jumps.count,
+            clock_jump_max_s=jumps.largest_ns / 1e9,
+            clock_jump_line=jumps.first_line,
         )
         return summary, lifecycle, parsed.rejects
 

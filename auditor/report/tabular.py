@@ -58,6 +58,9 @@ TRACES_SCHEMA: dict[str, pl.DataType] = {
     "lifecycle_events": pl.UInt64(),
     "unattributed": pl.UInt64(),
     "adapters": pl.List(pl.String()),
+    "clock_jumps": pl.UInt64(),
+    "clock_jump_max_s": pl.Float64(),
+    "clock_jump_line": pl.UInt32(),
     "not_evaluable": pl.List(
         pl.Struct({"rule": pl.String(), "adapter": pl.String(), "reason": pl.String()})
     ),

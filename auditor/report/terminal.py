@@ -67,6 +67,12 @@ def print_report(result: AuditResult, console: Console) -> None:
             console.print(
                 f"[yellow]{escape(trace.path)}: {trace.rejected} rejected lines{escape(detail)}[/]"
             )
+        if trace.clock_jumps:
+            console.print(
+                f"[yellow]{escape(trace.path)}: the clock steps back by up to "
+                f"{trace.clock_jump_max_s:g} s at {trace.clock_jumps} event(s), first at line "
+                f"{trace.clock_jump_line}: findings near it may be ordered wrongly[/]"
+            )
         if trace.unattributed:
             console.print(
                 f"[dim]{escape(trace.path)}: {trace.unattributed} lifecycle events could not be "

@@ -87,9 +87,10 @@ def test_report_in_headless_chromium(browser, open_report, artifacts, tmp_path):
 
     plots = browser.execute_script(PLOT_SUMMARY)
     assert [p["findings"] for p in plots] == [3, 1]
-    # two adapters: 3 states x 2 bars, 4 event families, 2 severities;
-    # one adapter: 3 state bars, 3 event families (no radio event), 1 severity
-    assert [p["traces"] for p in plots] == [6 + 4 + 2, 3 + 3 + 1]
+    # two adapters: 4 states (connected, radio on, NDIS Initializing, halted) x 2 bars,
+    # 4 event families, 2 severities; one adapter: 4 state bars, 3 event families (no
+    # radio event), 1 severity
+    assert [p["traces"] for p in plots] == [8 + 4 + 2, 4 + 3 + 1]
 
     # the findings table filters: by text, then by adapter
     assert browser.execute_script(VISIBLE_FINDINGS) == 4
