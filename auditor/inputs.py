@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import glob
 import os
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from parsers import formats
+from parsers.archive import ArchiveError, list_members
 
 
 def trace_extensions() -> frozenset[str]:
@@ -48,6 +50,23 @@ def expand_inputs(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str
             if not matches:
                 raise FileNotFoundError(f"{text}: no file matches this pattern")
             out.extend(matches)
+        elif path.is_file() and zipfile.is_zipfile(path):
+            out.extend(_members(path, text, extensions))
         else:
             out.append(text)
     return list(dict.fromkeys(out))
+
+
+def _members(path: Path, text: str, extensions: frozenset[str]) -> list[str]:
+    """Each trace in an archive is a trace of its own, named ``archive.zip/member``.
+
+    Refused members (unsafe names, bombs, encrypted) are listed too: reading them fails
+    with the reason, so they are reported rather than silently left out.
+    """
+    try:
+        members = list_members(path, lambda name: _is_trace(Path(name), extensions))
+    except ArchiveError as exc:
+        raise FileNotFoundError(f"{text}: {exc}") from None
+    if not members:
+        raise FileNotFoundError(f"{text}: no trace files in this archive")
+    return [f"{text}/{m.name}" for m in members]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from parsers.archive import ArchiveError, read_member, split_member_path
 from parsers.errors import TraceReadError
 
 SNIFF_BYTES = 64 * 1024
@@ -135,6 +136,12 @@ def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
     try:
         if str(path) == "-":
             source = _stdin_bytes()
+            head = source[:SNIFF_BYTES]
+        elif not Path(path).exists() and (inside := split_member_path(str(path))):
+            try:
+                source = read_member(*inside)
+            except ArchiveError as exc:
+                raise TraceReadError(name, None, str(exc)) from None
             head = source[:SNIFF_BYTES]
         else:
             source = Path(path)

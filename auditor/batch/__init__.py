@@ -1,7 +1,7 @@
 """Batch auditing: one task per trace on a local process pool or a Dask cluster.
 
 The modules each do one job: :mod:`~auditor.batch.discover` turns PATH|DIR|GLOB|ZIP
-arguments into traces (with :mod:`~auditor.batch.archive` reading zip members within
+arguments into traces (with :mod:`~parsers.archive` reading zip members within
 bounds), :mod:`~auditor.batch.task` audits one trace inside a worker,
 :mod:`~auditor.batch.runner` runs tasks on a process pool or on Dask behind one
 interface, :mod:`~auditor.batch.store` owns the output directory and its incremental

@@ -15,8 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from auditor.batch.archive import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, list_members
 from auditor.inputs import trace_extensions
+from parsers.archive import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, list_members
 
 GLOB_CHARS = frozenset("*?[")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -39,7 +39,7 @@ class TraceInput:
     def content_hash(self, limits: ArchiveLimits = DEFAULT_LIMITS) -> str:
         """SHA-256 of the trace's bytes (a zip member's uncompressed bytes)."""
         if self.member is not None:
-            from auditor.batch.archive import hash_member
+            from parsers.archive import hash_member
 
             return hash_member(self.path, self.member, limits)
         with open(self.path, "rb") as handle:

@@ -29,13 +29,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from auditor.batch import baseline as baseline_mod
-from auditor.batch.archive import DEFAULT_LIMITS, ArchiveLimits
 from auditor.batch.discover import DiscoveryError, TraceInput, discover
 from auditor.batch.progress import BatchProgress
 from auditor.batch.runner import DaskRunner, LocalRunner, Runner, RunnerError, run_tasks
 from auditor.batch.store import OutputStore, cache_key, config_fingerprint
 from auditor.batch.task import STATUS_FAILED, STATUS_OK, AuditConfig, TaskResult, TraceTask
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
+from parsers.archive import DEFAULT_LIMITS, ArchiveLimits
 from parsers.schema import TS_DTYPE
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 4

@@ -99,7 +99,7 @@ def _local_copy(task: TraceTask) -> Iterator[Path]:
     if task.member is None:
         yield Path(task.path)
         return
-    from auditor.batch.archive import copy_member
+    from parsers.archive import copy_member
 
     suffix = PurePosixPath(task.member).suffix
     fd, tmp = tempfile.mkstemp(prefix="trace-audit-", suffix=suffix)
@@ -143,7 +143,7 @@ def run_task(task: TraceTask, config: AuditConfig) -> TaskResult:
             with _local_copy(task) as path:
                 result = auditor.audit([path])
         except Exception as exc:  # an archive member that cannot be read
-            from auditor.batch.archive import ArchiveError
+            from parsers.archive import ArchiveError
 
             if not isinstance(exc, (ArchiveError, OSError)):
                 raise

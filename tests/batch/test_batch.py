@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from auditor.batch.archive import safe_member_name
 from auditor.batch.discover import discover
 from auditor.batch.run import BatchOptions, BatchUsageError, run_batch
 from auditor.batch.runner import DaskRunner, LocalRunner
 from auditor.cli import app
+from parsers.archive import safe_member_name
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -163,7 +163,7 @@ def test_safe_member_names(name: str, unsafe: bool) -> None:
 
 
 def test_zip_bomb_ratio_refused(tmp_path: Path) -> None:
-    from auditor.batch.archive import ArchiveLimits
+    from parsers.archive import ArchiveLimits
 
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:

@@ -149,3 +149,30 @@ def copy_member(
 ) -> None:
     for chunk in iter_member(path, name, limits):
         out.write(chunk)
+
+
+def split_member_path(path: str) -> tuple[Path, str] | None:
+    """``runs.zip/night/a.txt`` -> (``runs.zip``, ``night/a.txt``) when runs.zip is a file.
+
+    This is how a zip member is named as a trace: the archive's path, then the member.
+    """
+    text = path.replace("\\", "/")
+    at = text.lower().find(".zip/")
+    while at >= 0:
+        archive = Path(text[: at + 4])
+        if archive.is_file():
+            return archive, text[at + 5 :]
+        at = text.lower().find(".zip/", at + 1)
+    return None
+
+
+def read_member(archive: Path, name: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytes:
+    """One member's bytes, after the same checks ``list_members`` makes."""
+    (member,) = [
+        m for m in list_members(archive, lambda n: n == name, limits) if m.name == name
+    ] or [None]
+    if member is None:
+        raise ArchiveError(f"no member {name!r} in {archive}")
+    if member.refused:
+        raise ArchiveError(member.refused)
+    return b"".join(iter_member(archive, name, limits))
