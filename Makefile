@@ -44,7 +44,7 @@ browser:
 	elif [ "$$(id -u)" != 0 ]; then \
 		echo "browser: $(CHROMIUM) or $(CHROMEDRIVER) is missing and installing needs root: run 'sudo make browser' (apt-get install chromium chromium-driver), or the browser tests will fail"; \
 	else \
-		apt-get update && apt-get install -y chromium chromium-driver; \
+		DEBIAN_FRONTEND=noninteractive apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	fi
 
 test: browser lint unit
