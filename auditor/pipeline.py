@@ -39,6 +39,7 @@ class TraceSummary:
     clock_jumps: int = 0
     clock_jump_max_s: float = 0.0
     clock_jump_line: int | None = None
+    notes: tuple[str, ...] = ()  # e.g. times relative to an unknown start
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Auditor:
             clock_jumps=jumps.count,
             clock_jump_max_s=jumps.largest_ns / 1e9,
             clock_jump_line=jumps.first_line,
+            notes=parsed.notes,
         )
         return summary, lifecycle, parsed.rejects
 

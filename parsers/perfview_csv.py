@@ -216,6 +216,4 @@ class PerfViewCsv(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return ParsedTrace.build(
-            source, f"{self.name} ({RELATIVE_NOTE})", decoded, rejected, accounting
-        )
+        return ParsedTrace.build(source, self.name, decoded, rejected, accounting, (RELATIVE_NOTE,))

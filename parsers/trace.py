@@ -65,6 +65,9 @@ class ParsedTrace:
     events: pl.LazyFrame  # canonical schema (parsers.schema.EVENT_SCHEMA)
     rejects: pl.DataFrame  # parsers.schema.REJECT_SCHEMA
     accounting: Accounting
+    # What a reader of the results must know about this trace, e.g. that its times are
+    # relative; kept apart from ``format`` so the format name stays a stable identifier.
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -74,6 +77,7 @@ class ParsedTrace:
         events: pl.LazyFrame,
         rejects: pl.DataFrame,
         accounting: Accounting,
+        notes: tuple[str, ...] = (),
     ) -> ParsedTrace:
         """Every parser ends here, so every trace leaves in the pinned schemas.
 
@@ -95,4 +99,5 @@ class ParsedTrace:
             events=conform(events),
             rejects=rejects.cast(REJECT_SCHEMA),  # type: ignore[arg-type]
             accounting=accounting,
+            notes=notes,
         )

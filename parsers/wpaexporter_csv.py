@@ -415,5 +415,5 @@ class WpaExporterCsv(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        fmt = f"{self.name} ({RELATIVE_NOTE})" if relative else self.name
-        return ParsedTrace.build(source, fmt, decoded, rejected, accounting)
+        notes = (RELATIVE_NOTE,) if relative else ()
+        return ParsedTrace.build(source, self.name, decoded, rejected, accounting, notes)

@@ -79,6 +79,7 @@ def _trace_entry(summary: TraceSummary, not_evaluable: pl.DataFrame) -> dict[str
         "clock_jumps": summary.clock_jumps,
         "clock_jump_max_s": summary.clock_jump_max_s,
         "clock_jump_line": summary.clock_jump_line,
+        "notes": list(summary.notes),
         "not_evaluable": [
             {"rule": r["rule"], "adapter": r["adapter"], "reason": r["reason"]}
             for r in missing.iter_rows(named=True)

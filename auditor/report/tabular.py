@@ -61,6 +61,7 @@ TRACES_SCHEMA: dict[str, pl.DataType] = {
     "clock_jumps": pl.UInt64(),
     "clock_jump_max_s": pl.Float64(),
     "clock_jump_line": pl.UInt32(),
+    "notes": pl.List(pl.String()),
     "not_evaluable": pl.List(
         pl.Struct({"rule": pl.String(), "adapter": pl.String(), "reason": pl.String()})
     ),

@@ -67,6 +67,8 @@ def print_report(result: AuditResult, console: Console) -> None:
             console.print(
                 f"[yellow]{escape(trace.path)}: {trace.rejected} rejected lines{escape(detail)}[/]"
             )
+        for note in trace.notes:
+            console.print(f"[dim]{escape(trace.path)}: {escape(note)}[/]")
         if trace.clock_jumps:
             console.print(
                 f"[yellow]{escape(trace.path)}: the clock steps back by up to "

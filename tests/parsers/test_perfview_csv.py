@@ -27,7 +27,7 @@ from parsers.source import read_lines
 from parsers.wpaexporter_csv import RELATIVE_NOTE
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-FORMAT = f"perfview-csv ({RELATIVE_NOTE})"
+FORMAT = "perfview-csv"
 SETTINGS = settings(
     max_examples=60,
     deadline=None,
@@ -51,6 +51,7 @@ def check_trace(trace: ParsedTrace) -> None:
 def parse(write, text: str | bytes, name: str = "t.csv", **options) -> ParsedTrace:
     trace = read_trace(write(name, text), ParseOptions(**options))
     assert trace.format == FORMAT
+    assert trace.notes == (RELATIVE_NOTE,)
     check_trace(trace)
     return trace
 
@@ -310,6 +311,7 @@ def test_roundtrip(workdir, events, sep, group):
     path.write_text(render(events, sep, group), encoding="utf-8")
     trace = read_trace(path)
     assert trace.format == FORMAT
+    assert trace.notes == (RELATIVE_NOTE,)
     check_trace(trace)
     assert trace.accounting.as_dict() == {
         "lines": len(events) + 1,

@@ -29,7 +29,7 @@ from parsers.wpaexporter_csv import RELATIVE_NOTE
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HEADER = "Provider Name,Task Name,Opcode Name,Id,Process,ThreadId,Cpu,Time,Field 1,Field 2,Field 3"
-RELATIVE = f"wpaexporter-csv ({RELATIVE_NOTE})"
+RELATIVE = "wpaexporter-csv"
 SETTINGS = settings(
     max_examples=60,
     deadline=None,
@@ -93,6 +93,7 @@ def test_generic_events_with_relative_seconds(write):
     )
     trace = parse(write, text)
     assert trace.format == RELATIVE
+    assert trace.notes == (RELATIVE_NOTE,)
     assert trace.accounting.as_dict() == {
         "lines": 5,
         "events": 3,
@@ -130,6 +131,7 @@ def test_quoted_labels_other_order_absolute_times(write):
     )
     trace = parse(write, text, tz="Europe/Berlin")
     assert trace.format == "wpaexporter-csv"
+    assert trace.notes == ()
     assert rows(trace, "ts", "provider", "event", "level", "pid", "message") == [
         (
             ns(2024, 5, 21, 6, 40, 2, 118_532_000),
@@ -292,6 +294,7 @@ def test_roundtrip(workdir, events, crlf):
     path.write_text(buf.getvalue(), encoding="utf-8")
     trace = read_trace(path)
     assert trace.format == RELATIVE
+    assert trace.notes == (RELATIVE_NOTE,)
     check_trace(trace)
     assert trace.accounting.as_dict() == {
         "lines": len(events) + 1,
