@@ -41,6 +41,7 @@ UNCLASSIFIED_IN_REPORT = 20
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+MAX_PROBLEMS_SHOWN = 50  # a generated file can hold thousands of mistakes
 
 
 class OutputFormat(StrEnum):
@@ -584,8 +585,10 @@ def main() -> None:
     try:
         app()  # standalone: usage errors, --help and typer.Exit become SystemExit
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
             err.print(f"[red]error:[/] {escape(str(problem))}", highlight=False)
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            err.print(f"… and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more problems")
         sys.exit(EXIT_USAGE)
     except Abort as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)

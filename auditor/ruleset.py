@@ -24,6 +24,7 @@ from auditor.problems import (
     table_lines,
 )
 from auditor.rulelang.syntax import (
+    MAX_DEPTH,
     And,
     Atom,
     Elapsed,
@@ -35,6 +36,7 @@ from auditor.rulelang.syntax import (
     Prev,
     Ref,
     Since,
+    check_depth,
     parse_formula,
 )
 
@@ -117,11 +119,17 @@ class _Resolver:
             return self.done[name]
         if name in stack:
             raise FormulaError("define cycle: " + " -> ".join([*stack, name]))
-        resolved = self.resolve(self.local[name], (*stack, name))
+        if len(stack) > MAX_DEPTH:
+            raise FormulaError(f"defines refer to defines more than {MAX_DEPTH} levels deep")
+        resolved = check_depth(self.resolve(self.local[name], (*stack, name)))
         self.done[name] = resolved
         return resolved
 
     def resolve(self, node: Node, stack: tuple[str, ...] = ()) -> Node:
+        """The tree with names replaced; at most MAX_DEPTH deep, so recursion stays shallow."""
+        return check_depth(self._resolve(node, stack))
+
+    def _resolve(self, node: Node, stack: tuple[str, ...] = ()) -> Node:
         match node:
             case Ref(name, column):
                 if name in self.local:

@@ -204,6 +204,10 @@ def _expected(exc: UnexpectedInput) -> str:
     return ", ".join(expected) if expected else "something else"
 
 
+# Far beyond any readable rule; keeps every later recursion over a tree shallow.
+MAX_DEPTH = 64
+
+
 def parse_formula(text: str) -> Node:
     """Parse one formula; unresolved names stay :class:`Ref` for the rule loader."""
     if not text.strip():
@@ -231,24 +235,37 @@ def parse_formula(text: str) -> Node:
         raise FormulaError(f"unexpected {shown}: expected {_expected(exc)}", column) from None
     except LarkError as exc:
         raise FormulaError(str(exc)) from None
+    except RecursionError:
+        raise FormulaError(f"formula nested more than {MAX_DEPTH} levels deep") from None
     if isinstance(node, _PendingElapsed):
         raise FormulaError("elapsed(...) must be compared with a duration, e.g. elapsed(p) > '30s'")
-    return node
+    return check_depth(node)
 
 
-def walk(node: Node):  # type: ignore[no-untyped-def]
-    """Every node of a tree, parents before children."""
-    yield node
+def children(node: Node) -> tuple[Node, ...]:
     match node:
         case Not(operand):
-            yield from walk(operand)
+            return (operand,)
         case And(left, right) | Or(left, right):
-            yield from walk(left)
-            yield from walk(right)
+            return (left, right)
         case Since(p, q, _):
-            yield from walk(p)
-            yield from walk(q)
+            return (p, q)
         case Once(p, _) | Prev(p) | Elapsed(p, _, _):
-            yield from walk(p)
-        case _:
-            pass
+            return (p,)
+    return ()
+
+
+def depth(node: Node) -> int:
+    """Nesting depth, counted without recursion (a hostile file may nest very deeply)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(current))
+    return deepest
+
+
+def check_depth(node: Node) -> Node:
+    if depth(node) > MAX_DEPTH:
+        raise FormulaError(f"formula nested more than {MAX_DEPTH} levels deep")
+    return node

@@ -114,3 +114,29 @@ def test_select_and_ignore():
     ]
     with pytest.raises(ConfigError, match="unknown rule id 'nope'"):
         pack.select(select=["nope"])
+
+
+def test_hostile_nesting_is_a_clear_error_not_a_crash():
+    deep_not = (
+        '[[rule]]\nid = "x"\nseverity = "info"\non = "halt.end"\nwhen = "'
+        + "!" * 10000
+        + 'halt.begin"\n'
+    )
+    with pytest.raises(ConfigError, match="nested more than 64 levels deep"):
+        parse_rules(deep_not, "deep.toml", kinds=KINDS)
+    parens = (
+        '[[rule]]\nid = "x"\nseverity = "info"\non = "halt.end"\nwhen = "'
+        + "(" * 5000
+        + "halt.begin"
+        + ")" * 5000
+        + '"\n'
+    )
+    (rule,), _ = parse_rules(parens, "parens.toml", kinds=KINDS)
+    assert rule.when == Atom("halt.begin")
+    chain = '[define]\nd0 = "halt.begin"\n' + "".join(
+        f'd{i} = "!d{i - 1}"\n' for i in range(1, 500)
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_rules(chain, "chain.toml", kinds=KINDS)
+    assert all("levels deep" in p.message for p in info.value.problems)
+    assert info.value.problems[0].line == 66  # d64 is the first define nested too deeply
