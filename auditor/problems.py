@@ -47,6 +47,10 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line, col = toml_position(exc)
         raise ConfigError([Problem(path, line, col, f"invalid TOML: {exc}")]) from None
+    except RecursionError:  # tomllib recurses per nested table or array
+        raise ConfigError(
+            [Problem(path, None, None, "invalid TOML: tables or arrays nested too deeply")]
+        ) from None
 
 
 def table_lines(text: str, table: str) -> list[int]:
