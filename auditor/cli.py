@@ -393,7 +393,10 @@ def list_formats() -> None:
 
 @rules_app.command("list")
 def rules_list(rules: RulesOpt = None, maps: MapOpt = None) -> None:
-    """List the rules: id, severity, title and source page."""
+    """List the rules: id, severity, title and source page.
+
+    Example: trace-audit rules list --rules contoso.rules.toml
+    """
     from rich.table import Table
 
     from auditor.pipeline import Auditor
@@ -411,7 +414,10 @@ def rules_explain(
     rules: RulesOpt = None,
     maps: MapOpt = None,
 ) -> None:
-    """Show a rule's formula, source and meaning."""
+    """Show a rule's formula, source and meaning.
+
+    Example: trace-audit rules explain halt-radio-left-on
+    """
     from auditor.pipeline import Auditor
 
     auditor = Auditor.load(map_paths=maps or [], rule_paths=rules or [])
