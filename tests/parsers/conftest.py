@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-REAL_TRACES = Path("/work/shared/real-traces")
+# shared/ sits beside the checkout, wherever that is (CI clones it afresh).
+REAL_TRACES = Path(__file__).resolve().parents[3] / "shared" / "real-traces"
 
 
 @pytest.fixture
@@ -27,3 +28,9 @@ def write(tmp_path: Path) -> Callable[..., Path]:
 def real_traces() -> Path:
     """The read-only real-world traces shared by the project."""
     return REAL_TRACES
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder per module for hypothesis tests, which run many examples per test."""
+    return tmp_path_factory.mktemp("work")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,16 +13,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers import (
-    EVENT_SCHEMA,
-    REJECT_SCHEMA,
     ParsedTrace,
     ParseOptions,
-    TraceReadError,
     read_trace,
 )
 from parsers.registry import detect
 from parsers.source import read_lines
 from parsers.wpaexporter_csv import RELATIVE_NOTE
+from tests.parsers.helpers import (
+    ALL,
+    HOSTILE_SETTINGS,
+    check_trace,
+    hostile_bytes,
+    read_or_refused,
+    rows,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 FORMAT = "perfview-csv"
@@ -35,45 +38,12 @@ SETTINGS = settings(
 )
 
 
-def check_trace(trace: ParsedTrace) -> None:
-    acc = trace.accounting
-    assert acc.balanced, acc
-    events = trace.events.collect()
-    assert dict(events.schema) == EVENT_SCHEMA
-    assert dict(trace.rejects.schema) == REJECT_SCHEMA
-    assert trace.rejects.height == acc.rejected
-    assert trace.rejects.get_column("reason").null_count() == 0
-    lines = events.get_column("line").to_list()
-    assert lines == sorted(set(lines))
-    assert not set(lines) & set(trace.rejects.get_column("line").to_list())
-
-
 def parse(write, text: str | bytes, name: str = "t.csv", **options) -> ParsedTrace:
     trace = read_trace(write(name, text), ParseOptions(**options))
     assert trace.format == FORMAT
     assert trace.notes == (RELATIVE_NOTE,)
     check_trace(trace)
     return trace
-
-
-def rows(trace: ParsedTrace, *cols: str) -> list[tuple]:
-    frame = trace.events.collect().with_columns(pl.col("ts").dt.epoch("ns"))
-    return frame.select(cols).rows()
-
-
-ALL = (
-    "seq",
-    "line",
-    "ts",
-    "provider",
-    "event",
-    "event_id",
-    "level",
-    "pid",
-    "tid",
-    "cpu",
-    "message",
-)
 
 
 def test_english_file_with_quoted_rest(write):
@@ -270,12 +240,6 @@ def pevents(draw) -> PEvent:
     )
 
 
-@pytest.fixture(scope="module")
-def workdir():
-    with tempfile.TemporaryDirectory() as tmp:
-        yield Path(tmp)
-
-
 def render(events: list[PEvent], sep: str, group: bool) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
@@ -351,28 +315,12 @@ FRAGMENTS = [
 ]
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    data=st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=16), max_size=30).map(b"".join),
-    utf16=st.booleans(),
-    forced=st.booleans(),
-)
+@HOSTILE_SETTINGS
+@given(data=hostile_bytes(FRAGMENTS), utf16=st.booleans(), forced=st.booleans())
 def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
-    data = b"Event Name,Time MSec,Process Name,Rest\n" + data
-    if utf16:
-        data = codecs.BOM_UTF16_LE + data.decode("utf-8", errors="replace").encode("utf-16-le")
-    path = workdir / "hostile.csv"
-    path.write_bytes(data)
-    try:
-        trace = read_trace(path, format="perfview-csv" if forced else None)
-    except TraceReadError as err:
-        assert err.path == str(path)
-        return
-    check_trace(trace)
-    events = trace.events.collect()
-    assert events.height == trace.accounting.events
-    assert events.get_column("seq").to_list() == list(range(events.height))
+    read_or_refused(
+        workdir / "hostile.csv",
+        b"Event Name,Time MSec,Process Name,Rest\n" + data,
+        utf16=utf16,
+        fmt="perfview-csv" if forced else None,
+    )

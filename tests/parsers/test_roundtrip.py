@@ -7,19 +7,17 @@ import codecs
 import csv
 import io
 import re
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParsedTrace, TraceReadError, read_trace
+from parsers import TraceReadError, read_trace
 from parsers.timestamps import FILETIME_EPOCH_OFFSET
 from parsers.wpp_text import FUNCTION
+from tests.parsers.helpers import check_trace
 
 SETTINGS = settings(
     max_examples=60,
@@ -31,12 +29,6 @@ _FUNCTION_RE = re.compile(FUNCTION.replace("(?<", "(?P<"))
 
 # Text that fits on one physical line (read_lines splits on "\n"; "\r\n" is one ending).
 line_chars = st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",))
-
-
-@pytest.fixture(scope="module")
-def workdir():
-    with tempfile.TemporaryDirectory() as tmp:
-        yield Path(tmp)
 
 
 def epoch_ns(y, mo, d, h, mi, s) -> int:
@@ -383,24 +375,6 @@ def hostile_bytes(draw) -> bytes:
     return draw(st.sampled_from([codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b""])) + text.encode(
         draw(st.sampled_from(["utf-16-le", "utf-16-be"]))
     )
-
-
-def check_trace(trace: ParsedTrace) -> None:
-    acc = trace.accounting
-    assert acc.balanced, acc
-    assert min(acc.as_dict().values()) >= 0
-    events = trace.events.collect()
-    assert dict(events.schema) == EVENT_SCHEMA
-    assert dict(trace.rejects.schema) == REJECT_SCHEMA
-    assert events.height == acc.events
-    assert trace.rejects.height == acc.rejected
-    assert events.get_column("seq").to_list() == list(range(events.height))
-    event_lines = events.get_column("line").to_list()
-    reject_lines = trace.rejects.get_column("line").to_list()
-    assert event_lines == sorted(set(event_lines))
-    assert not set(event_lines) & set(reject_lines)
-    assert all(1 <= n <= acc.lines for n in event_lines + reject_lines)
-    assert trace.rejects.get_column("reason").null_count() == 0
 
 
 @settings(

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import calendar
-import codecs
 import csv
 import io
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers import (
-    EVENT_SCHEMA,
-    REJECT_SCHEMA,
     ParsedTrace,
     ParseOptions,
     TraceReadError,
@@ -26,6 +21,14 @@ from parsers import (
 from parsers.registry import detect
 from parsers.source import read_lines
 from parsers.wpaexporter_csv import RELATIVE_NOTE
+from tests.parsers.helpers import (
+    ALL,
+    HOSTILE_SETTINGS,
+    check_trace,
+    hostile_bytes,
+    read_or_refused,
+    rows,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 HEADER = "Provider Name,Task Name,Opcode Name,Id,Process,ThreadId,Cpu,Time,Field 1,Field 2,Field 3"
@@ -41,44 +44,11 @@ def ns(y, mo, d, h=0, mi=0, s=0, frac=0) -> int:
     return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) * 1_000_000_000 + frac
 
 
-def check_trace(trace: ParsedTrace) -> None:
-    acc = trace.accounting
-    assert acc.balanced, acc
-    events = trace.events.collect()
-    assert dict(events.schema) == EVENT_SCHEMA
-    assert dict(trace.rejects.schema) == REJECT_SCHEMA
-    assert trace.rejects.height == acc.rejected
-    assert trace.rejects.get_column("reason").null_count() == 0
-    lines = events.get_column("line").to_list()
-    assert lines == sorted(set(lines))
-    assert not set(lines) & set(trace.rejects.get_column("line").to_list())
-
-
 def parse(write, text: str | bytes, name: str = "t.csv", **options) -> ParsedTrace:
     trace = read_trace(write(name, text), ParseOptions(**options))
     assert trace.format.startswith("wpaexporter-csv")
     check_trace(trace)
     return trace
-
-
-def rows(trace: ParsedTrace, *cols: str) -> list[tuple]:
-    frame = trace.events.collect().with_columns(pl.col("ts").dt.epoch("ns"))
-    return frame.select(cols).rows()
-
-
-ALL = (
-    "seq",
-    "line",
-    "ts",
-    "provider",
-    "event",
-    "event_id",
-    "level",
-    "pid",
-    "tid",
-    "cpu",
-    "message",
-)
 
 
 def test_generic_events_with_relative_seconds(write):
@@ -263,12 +233,6 @@ def wevents(draw) -> WEvent:
     )
 
 
-@pytest.fixture(scope="module")
-def workdir():
-    with tempfile.TemporaryDirectory() as tmp:
-        yield Path(tmp)
-
-
 @SETTINGS
 @given(events=st.lists(wevents(), min_size=1, max_size=10), crlf=st.booleans())
 def test_roundtrip(workdir, events, crlf):
@@ -336,28 +300,12 @@ FRAGMENTS = [
 ]
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    data=st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=16), max_size=30).map(b"".join),
-    utf16=st.booleans(),
-    forced=st.booleans(),
-)
+@HOSTILE_SETTINGS
+@given(data=hostile_bytes(FRAGMENTS), utf16=st.booleans(), forced=st.booleans())
 def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
-    data = HEADER.encode() + b"\n" + data
-    if utf16:
-        data = codecs.BOM_UTF16_LE + data.decode("utf-8", errors="replace").encode("utf-16-le")
-    path = workdir / "hostile.csv"
-    path.write_bytes(data)
-    try:
-        trace = read_trace(path, format="wpaexporter-csv" if forced else None)
-    except TraceReadError as err:
-        assert err.path == str(path)
-        return
-    check_trace(trace)
-    events = trace.events.collect()
-    assert events.height == trace.accounting.events
-    assert events.get_column("seq").to_list() == list(range(events.height))
+    read_or_refused(
+        workdir / "hostile.csv",
+        HEADER.encode() + b"\n" + data,
+        utf16=utf16,
+        fmt="wpaexporter-csv" if forced else None,
+    )

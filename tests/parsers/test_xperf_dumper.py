@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers import (
-    EVENT_SCHEMA,
-    REJECT_SCHEMA,
     ParsedTrace,
     ParseOptions,
     TraceReadError,
@@ -24,6 +20,13 @@ from parsers import (
 from parsers.registry import detect
 from parsers.source import read_lines
 from parsers.timestamps import FILETIME_EPOCH_OFFSET
+from tests.parsers.helpers import (
+    HOSTILE_SETTINGS,
+    check_trace,
+    hostile_bytes,
+    read_or_refused,
+    rows,
+)
 
 START = 133127435730482450  # 2022-11-12 16:19:33.048245 UTC
 START_NS = (START - FILETIME_EPOCH_OFFSET) * 100
@@ -55,24 +58,6 @@ def parse(write, text: str | bytes, name: str = "t.txt", **options) -> ParsedTra
     assert trace.format == "xperf-dumper"
     check_trace(trace)
     return trace
-
-
-def check_trace(trace: ParsedTrace) -> None:
-    acc = trace.accounting
-    assert acc.balanced, acc
-    events = trace.events.collect()
-    assert dict(events.schema) == EVENT_SCHEMA
-    assert dict(trace.rejects.schema) == REJECT_SCHEMA
-    assert trace.rejects.height == acc.rejected
-    assert trace.rejects.get_column("reason").null_count() == 0
-    lines = events.get_column("line").to_list()
-    assert lines == sorted(set(lines))
-    assert not set(lines) & set(trace.rejects.get_column("line").to_list())
-
-
-def rows(trace: ParsedTrace, *cols: str) -> list[tuple]:
-    frame = trace.events.collect().with_columns(pl.col("ts").dt.epoch("ns"))
-    return frame.select(cols).rows()
 
 
 def test_generic_classic_and_unknown_events(write):
@@ -346,12 +331,6 @@ def render(events: list[XEvent]) -> str:
     return "\n".join(out) + "\n"
 
 
-@pytest.fixture(scope="module")
-def workdir():
-    with tempfile.TemporaryDirectory() as tmp:
-        yield Path(tmp)
-
-
 @SETTINGS
 @given(events=st.lists(xevents(), min_size=1, max_size=10))
 def test_roundtrip(workdir, events):
@@ -408,30 +387,15 @@ FRAGMENTS = [
 ]
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(
-    data=st.lists(st.sampled_from(FRAGMENTS) | st.binary(max_size=16), max_size=30).map(b"".join),
-    utf16=st.booleans(),
-    forced=st.booleans(),
-)
+@HOSTILE_SETTINGS
+@given(data=hostile_bytes(FRAGMENTS), utf16=st.booleans(), forced=st.booleans())
 def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
-    if utf16:
-        data = codecs.BOM_UTF16_LE + data.decode("utf-8", errors="replace").encode("utf-16-le")
-    path = workdir / "hostile.txt"
-    path.write_bytes(b"BeginHeader\n" + data)
-    try:
-        trace = read_trace(path, format="xperf-dumper" if forced else None)
-    except TraceReadError as err:
-        assert err.path == str(path)
-        return
-    check_trace(trace)
-    events = trace.events.collect()
-    assert events.height == trace.accounting.events
-    assert events.get_column("seq").to_list() == list(range(events.height))
+    read_or_refused(
+        workdir / "hostile.txt",
+        b"BeginHeader\n" + data,
+        utf16=utf16,
+        fmt="xperf-dumper" if forced else None,
+    )
 
 
 def test_example_line_is_a_row():
