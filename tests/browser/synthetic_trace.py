@@ -21,10 +21,10 @@ from auditor import engine
 from auditor.lifecycle import attribute
 from auditor.pipeline import LIFECYCLE_SCHEMA, Auditor, AuditResult, TraceSummary
 from parsers import REJECT_SCHEMA
+from tests.report.conftest import PAYLOAD
 
 START = datetime(2025, 3, 14, 9, 0, 0, tzinfo=UTC)
 STEP_NS = 1_000_000  # one event per millisecond
-PAYLOAD = "</script><script>alert(1)</script>"
 
 # (position from the end of the cycle, kind, value, message), "{A}" = the adapter.
 CYCLE_TAIL = [

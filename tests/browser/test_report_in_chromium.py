@@ -11,9 +11,9 @@ import os
 
 from auditor.pipeline import Auditor
 from auditor.report.html import render_html, write_html
+from tests.report.conftest import PAYLOAD, UNNAMED
 
 # A lifecycle line of A1 carries a script tag; so does a data line next to an evidence line.
-PAYLOAD = "</script><script>alert(1)</script>"
 TRACE = f"""\
 [0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
 [0]0004.0010::06/06/2025-12:00:00.100 [wlan]<--- MPInitializeEx Adapter=A1 Status = 0x00000000
@@ -32,13 +32,6 @@ TRACE = f"""\
 [1]0004.0020::06/06/2025-12:00:03.400 [wlan]<--- MPHaltEx Adapter=B2
 [0]0004.0010::06/06/2025-12:00:04.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1
 [0]0004.0010::06/06/2025-12:00:05.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
-"""
-UNNAMED = """\
-[0]0004.0010::06/06/2025-13:00:00.000 [wlan]---> MPInitializeEx
-[0]0004.0010::06/06/2025-13:00:00.100 [wlan]<--- MPInitializeEx Status = 0x00000000
-[0]0004.0010::06/06/2025-13:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_CONNECTION_COMPLETION Status = 0x0
-[0]0004.0010::06/06/2025-13:00:03.000 [wlan]---> MPHaltEx
-[0]0004.0010::06/06/2025-13:00:03.100 [wlan]<--- MPHaltEx
 """
 
 # The events of the large-report test's synthetic trace: the issue's 10 million (TRACE_AUDITOR_BROWSER_EVENTS

@@ -53,6 +53,24 @@ UNNAMED = """\
 [0]0004.0010::06/06/2025-13:00:03.100 [wlan]<--- MPHaltEx
 """
 
+# Halted while associated with the radio on: halt-radio-left-on (error) and
+# halt-without-disconnect (warning), both anchored at line 5.
+HALT = """\
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION Adapter=A1 Status = 0x0
+[0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:03.100 [wlan]<--- MPHaltEx Adapter=A1
+"""
+
+# A clean halt: the radio goes off inside it, nothing fires.
+CLEAN = """\
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:02.000 [wlan]---> MPHaltEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:02.500 [wlan]Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1
+[0]0004.0010::06/06/2025-12:00:03.000 [wlan]<--- MPHaltEx Adapter=A1
+"""
+
 PAYLOAD = "</script><script>alert(1)</script>"
 
 

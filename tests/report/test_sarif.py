@@ -14,18 +14,9 @@ import pytest
 from auditor import __version__
 from auditor.pipeline import Auditor
 from auditor.report.sarif import artifact_location, render_sarif, to_sarif
+from tests.report.conftest import HALT
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-
-# Halted while associated with the radio on: halt-radio-left-on (error) and
-# halt-without-disconnect (warning), both anchored at line 5.
-HALT = """\
-[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
-[0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
-[0]0004.0010::06/06/2025-12:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION Adapter=A1 Status = 0x0
-[0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
-[0]0004.0010::06/06/2025-12:00:03.100 [wlan]<--- MPHaltEx Adapter=A1
-"""
 
 
 @pytest.fixture(scope="module")

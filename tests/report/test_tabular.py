@@ -22,23 +22,7 @@ from auditor.report.tabular import (
     traces_table,
     write_parquet,
 )
-
-# Halted while associated with the radio on: halt-radio-left-on (error) and
-# halt-without-disconnect (warning), both anchored at line 5.
-HALT = """\
-[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
-[0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
-[0]0004.0010::06/06/2025-12:00:02.000 [wlan]Indicate NDIS_STATUS_DOT11_ASSOCIATION_COMPLETION Adapter=A1 Status = 0x0
-[0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
-[0]0004.0010::06/06/2025-12:00:03.100 [wlan]<--- MPHaltEx Adapter=A1
-"""
-
-CLEAN = """\
-[0]0004.0010::06/06/2025-12:00:00.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
-[0]0004.0010::06/06/2025-12:00:02.000 [wlan]---> MPHaltEx Adapter=A1
-[0]0004.0010::06/06/2025-12:00:02.500 [wlan]Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1
-[0]0004.0010::06/06/2025-12:00:03.000 [wlan]<--- MPHaltEx Adapter=A1
-"""
+from tests.report.conftest import CLEAN, HALT
 
 # Quotes, a comma and markup in the anchor line: CSV must quote, nothing may be altered.
 QUOTED = HALT.replace(
