@@ -25,7 +25,7 @@ from auditor.engine import evaluate
 from auditor.inputs import expand_inputs
 from auditor.pipeline import Auditor, AuditResult, TraceSummary
 from auditor.rulelang.syntax import FormulaError, Node, parse_duration, parse_formula
-from auditor.ruleset import Rule, RuleSet, Severity, _Resolver
+from auditor.ruleset import Resolver, Rule, RuleSet, Severity
 from auditor.vocabulary import Kind
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
 from parsers.source import read_lines
@@ -482,7 +482,7 @@ class Result:
                 raise ValueError(f"{what} {text!r}: {exc}") from None
 
         local = {name: parse(text, f"define {name!r}") for name, text in defines.items()}
-        resolver = _Resolver(local, self.rules.defines, self._auditor.maps.kinds)
+        resolver = Resolver(local, self.rules.defines, self._auditor.maps.kinds)
 
         def resolve(text: str, what: str) -> Node:
             try:

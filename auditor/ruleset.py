@@ -103,7 +103,7 @@ _RULE_KEYS = {
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
-class _Resolver:
+class Resolver:
     """Replaces names with kinds or define bodies; detects cycles and unknown names."""
 
     def __init__(
@@ -206,7 +206,7 @@ def parse_rules(
                     f"define {name!r}: {exc.message}",
                 )
             )
-    resolver = _Resolver(local, inherited, kinds)
+    resolver = Resolver(local, inherited, kinds)
     resolved_defines: dict[str, Node] = {}
     for name in local:
         try:

@@ -42,7 +42,7 @@ import polars as pl
 from auditor.engine import GROUP, Compiler
 from auditor.report.atomic import atomic_path
 from auditor.rulelang.syntax import parse_formula
-from auditor.ruleset import _Resolver
+from auditor.ruleset import Resolver
 from auditor.vocabulary import Kind
 
 if TYPE_CHECKING:
@@ -281,7 +281,7 @@ def _formulas(
             formula, kind = EXTRA_STATES[name]
             if frame is None or (frame.height and (frame["kind"] == kind).any()):
                 kinds = frozenset(k.value for k in Kind)
-                out[name] = _Resolver({}, known, kinds).resolve(parse_formula(formula))
+                out[name] = Resolver({}, known, kinds).resolve(parse_formula(formula))
         else:
             missing.append(name)
     if missing and strict:

@@ -9,7 +9,6 @@ its own directory and from the repository root, the two places a user starts Jup
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -43,17 +42,6 @@ def _kernel(tmp_path: Path) -> KernelManager:
     return KernelManager(kernel_name="trace-auditor-test", kernel_spec_manager=specs)
 
 
-def _batch_available() -> bool:
-    run = subprocess.run(
-        [sys.executable, "-m", "auditor.cli", "batch", "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
-    return run.returncode == 0
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_is_stored_without_outputs(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -66,8 +54,6 @@ def test_notebook_is_stored_without_outputs(name: str) -> None:
 @pytest.mark.parametrize("cwd", ["notebooks", "repo-root"])
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs(name: str, cwd: str, tmp_path: Path) -> None:
-    if name == "lab-batch-overview.ipynb" and not _batch_available():
-        pytest.skip("`trace-audit batch` is not available yet: the notebook needs its output")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     where = NOTEBOOKS if cwd == "notebooks" else REPO
     client = NotebookClient(

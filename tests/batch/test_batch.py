@@ -273,7 +273,8 @@ def test_workers_have_limited_polars_threads() -> None:
 
 
 def test_dask_local_cluster_gives_the_same_findings(tmp_path: Path, pool: LocalRunner) -> None:
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a dev extra: the Dask path must really be tested
+
     inputs = [
         SAMPLES / "proseware-radio-left-on.wpp.txt",
         SAMPLES / "litware-halt-while-associated.wpp.txt",

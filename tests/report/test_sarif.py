@@ -21,8 +21,8 @@ SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "sari
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
-    if not SCHEMA_PATH.exists():
-        pytest.skip(f"SARIF schema not present at {SCHEMA_PATH}")
+    # shared/ sits beside the checkout (CI provides it): its absence is a set-up error
+    assert SCHEMA_PATH.exists(), f"SARIF schema not found at {SCHEMA_PATH}"
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema)
