@@ -20,9 +20,6 @@ from parsers.timestamps import wpp_timestamp
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 from parsers.wpp_prefix import DEFAULT_LAYOUT, PrefixError, layout_from_prefix
 
-# Kept for readers of the default layout (tests, tools); the layouts live in wpp_prefix.
-PREFIX = DEFAULT_LAYOUT.prefix
-RECORD = DEFAULT_LAYOUT.record
 # The `!Function[line]!text` shape many drivers use: the function is the event name.
 FUNCTION = r"^!(?<func>[A-Za-z_][\w:~]*)\[\d+\]!"
 # tracefmt's line for an event whose TMF it lacks: kept as an event, the GUID its provider.

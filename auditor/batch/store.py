@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -190,7 +189,3 @@ class OutputStore:
     def remove(self, name: str) -> None:
         with contextlib.suppress(OSError):
             (self.root / name).unlink()
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
