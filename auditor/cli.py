@@ -8,7 +8,6 @@ input does not stop the others from being audited; it only decides the exit code
 from __future__ import annotations
 
 import io
-import os
 import sys
 import traceback
 from enum import StrEnum
@@ -100,10 +99,6 @@ def _split_ids(values: list[str] | None) -> list[str]:
 def _stdout_console() -> Console:
     """Rich wraps at 80 columns when stdout is a pipe; CI logs and files deserve full rows."""
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def _quiet() -> bool:
-    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
 
 
 MapOpt = Annotated[
@@ -203,7 +198,9 @@ def audit(
     # The HTML report lists the most frequent unclassified messages: a second, fuller
     # read of each trace that only the report pays for.
     coverage = UNCLASSIFIED_IN_REPORT if html else 0
-    if _quiet():
+    from auditor.report.terminal import interactive
+
+    if not interactive():
         result = auditor.audit(files, coverage=coverage)
     else:
         with err.status("auditing…") as status:
@@ -515,8 +512,8 @@ def batch(
 
       trace-audit batch lab/ --out out/lab --scheduler tcp://scheduler:8786
     """
-    from auditor.batch.progress import interactive
     from auditor.batch.run import BatchOptions, BatchUsageError, run_batch
+    from auditor.report.terminal import interactive
 
     options = BatchOptions(
         inputs=list(inputs),

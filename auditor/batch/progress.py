@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -15,11 +13,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-
-
-def interactive() -> bool:
-    """A progress bar only for a person at a terminal: not in CI, not into a pipe or file."""
-    return not os.environ.get("CI") and sys.stderr.isatty()
 
 
 class BatchProgress:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import PurePath
 
 import polars as pl
@@ -10,6 +12,12 @@ from rich.markup import escape
 from rich.text import Text
 
 from auditor.pipeline import AuditResult
+
+
+def interactive() -> bool:
+    """Progress display only for a person at a terminal: not in CI, not into a pipe or file."""
+    return not os.environ.get("CI") and sys.stderr.isatty()
+
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 TEXT_WIDTH = 110
