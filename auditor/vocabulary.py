@@ -34,6 +34,15 @@ class Kind(StrEnum):
     SEND = "send"
     RECEIVE = "receive"
     TRACE_LOST = "trace.lost"
+    # WDI tasks and property commands that have no lifecycle kind of their own; the value
+    # names the task or command (SET_RADIO_STATE, SCAN, ...). Tasks that do have one
+    # (OPEN -> init.begin, CLOSE -> halt.begin, CONNECT -> connect.request,
+    # DISCONNECT -> disconnect.request, DOT11_RESET -> reset.begin) keep that kind and carry
+    # the task name as their value, so the hang rule can still pair them.
+    WDI_TASK_BEGIN = "wdi.task.begin"
+    WDI_TASK_END = "wdi.task.end"
+    WDI_COMMAND_BEGIN = "wdi.command.begin"
+    WDI_COMMAND_END = "wdi.command.end"
     # Synthetic: one per (trace, adapter) after its last event, so that obligations never
     # met by the end of the trace are still past-time formulas.
     TRACE_END = "trace.end"
