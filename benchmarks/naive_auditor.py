@@ -8,8 +8,8 @@ replay each adapter's timeline through a dict of state flags.
 It implements exactly the three pinned halt rules of the design brief, with their
 pinned semantics, and doubles as an independent oracle for the product's findings
 (``tests/benchmarks/test_naive_oracle.py``). Deliberately shares no code with the
-product: the patterns below are hand-ported copies of
-``auditor/data/maps/10-native80211.toml`` and ``20-wlan-autoconfig.toml``.
+product: the patterns below are hand-ported copies of the built-in maps
+(``auditor/data/maps/*.toml``, in file order).
 
     python benchmarks/naive_auditor.py TRACE [-o OUT.json] [--prefilter]
 
@@ -242,8 +242,352 @@ _AUTOCONFIG = [
         {},
     ),
 ]
+
+
+def _e(
+    kind: str,
+    pattern: str,
+    value: str | None = None,
+    values: dict[str, str] | None = None,
+    provider: str | None = None,
+    event_id: int | None = None,
+) -> tuple[str, str, str | None, dict[str, str] | None, str | None, int | None]:
+    return kind, pattern, value, values, provider, event_id
+
+
+# 20-wlan-autoconfig.toml, after the WPP text entries above: the manifest events 8000-8003,
+# 14005 and 14011 (text and tracerpt forms; each entry's own adapter group).
+_AUTOCONFIG_EVENTS = [
+    _e(
+        "connect.start",
+        r"WLAN AutoConfig service started a connection to a wireless network(?:[\s\S]*?Interface GUID:\s*\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}))?",
+    ),
+    _e(
+        "connect.start",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, ",
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=8000,
+    ),
+    _e(
+        "connect.end",
+        r"WLAN AutoConfig service has successfully connected to a wireless network(?:[\s\S]*?Interface GUID:\s*\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}))?",
+        value="ok",
+    ),
+    _e(
+        "connect.end",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, ",
+        value="ok",
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=8001,
+    ),
+    _e(
+        "connect.end",
+        r"WLAN AutoConfig service failed to connect to a wireless network(?:[\s\S]*?Interface GUID:\s*\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}))?",
+        value="fail",
+    ),
+    _e(
+        "connect.end",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, ",
+        value="fail",
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=8002,
+    ),
+    _e(
+        "disassoc",
+        r"WLAN AutoConfig service has successfully disconnected from a wireless network(?:[\s\S]*?Interface GUID:\s*\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}))?",
+    ),
+    _e(
+        "disassoc",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, ",
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=8003,
+    ),
+    _e(
+        "radio",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, \d+, (?P<value>[12]|(?i:on|off))\s*(?:,|$)",
+        values={"1": "on", "2": "off"},
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=14005,
+    ),
+    _e(
+        "radio",
+        r"^\s*\{(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}, \d+, (?P<value>[12]|(?i:on|off))\s*(?:,|$)",
+        values={"1": "on", "2": "off"},
+        provider=r"^Microsoft-Windows-WLAN-AutoConfig$",
+        event_id=14011,
+    ),
+    _e(
+        "radio",
+        r"\b[Rr]adio [Ss]tate\b[\s\S]*?\b[Ss]oftware (?:[Rr]adio )?[Ss]tate\s*[=:]?\s*(?P<value>(?i:on|off))\b(?:[\s\S]*?Interface GUID:\s*\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}))?",
+        provider=r"WLAN-AutoConfig",
+    ),
+]
+
+# 30-ndis.toml: Microsoft-Windows-NDIS 10311 miniport event codes.
+_GUID_ADAPTER = re.compile(
+    r"\{?(?P<adapter>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\b"
+)
+_NDIS = [
+    _e(
+        "init.end",
+        r"(?:^|, )0x00000033(?:,|$)",
+        value="ok",
+        provider=r"^Microsoft-Windows-NDIS$",
+        event_id=10311,
+    ),
+    _e(
+        "halt.end",
+        r"(?:^|, )0x00000034(?:,|$)",
+        provider=r"^Microsoft-Windows-NDIS$",
+        event_id=10311,
+    ),
+    _e(
+        "pause.end",
+        r"(?:^|, )0x00000035(?:,|$)",
+        provider=r"^Microsoft-Windows-NDIS$",
+        event_id=10311,
+    ),
+    _e(
+        "restart.end",
+        r"(?:^|, )0x00000036(?:,|$)",
+        value="ok",
+        provider=r"^Microsoft-Windows-NDIS$",
+        event_id=10311,
+    ),
+    _e(
+        "surprise-removal",
+        r"(?:^|, )0x00000024(?:,|$)",
+        provider=r"^Microsoft-Windows-NDIS$",
+        event_id=10311,
+    ),
+    _e(
+        "init.end",
+        r"\bMiniport\b.*?\b(?:[Ee]vent(?:\s*[Cc]ode)?|[Cc]ode)\s*[=:]?\s*0[xX]0*33\b",
+        value="ok",
+        provider=r"Microsoft-Windows-NDIS",
+    ),
+    _e(
+        "halt.end",
+        r"\bMiniport\b.*?\b(?:[Ee]vent(?:\s*[Cc]ode)?|[Cc]ode)\s*[=:]?\s*0[xX]0*34\b",
+        provider=r"Microsoft-Windows-NDIS",
+    ),
+    _e(
+        "pause.end",
+        r"\bMiniport\b.*?\b(?:[Ee]vent(?:\s*[Cc]ode)?|[Cc]ode)\s*[=:]?\s*0[xX]0*35\b",
+        provider=r"Microsoft-Windows-NDIS",
+    ),
+    _e(
+        "restart.end",
+        r"\bMiniport\b.*?\b(?:[Ee]vent(?:\s*[Cc]ode)?|[Cc]ode)\s*[=:]?\s*0[xX]0*36\b",
+        value="ok",
+        provider=r"Microsoft-Windows-NDIS",
+    ),
+    _e(
+        "surprise-removal",
+        r"\bMiniport\b.*?\b(?:[Ee]vent(?:\s*[Cc]ode)?|[Cc]ode)\s*[=:]?\s*0[xX]0*24\b",
+        provider=r"Microsoft-Windows-NDIS",
+    ),
+]
+
+# 40-nwifi.toml: Microsoft-Windows-NWiFi reset, association, disassociation.
+_NWIFI = [
+    _e("disassoc", r"\bDisAssoc:\s*0[xX][0-9A-Fa-f]+\s*,?\s*Reason:\s*0[xX][0-9A-Fa-f]+"),
+    _e(
+        "disassoc",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10042,
+    ),
+    _e(
+        "reset.begin",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10037,
+    ),
+    _e(
+        "reset.end",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10038,
+    ),
+    _e(
+        "reset.end",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10039,
+    ),
+    _e(
+        "assoc.start",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10040,
+    ),
+    _e(
+        "assoc.end",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, [\s\S]*,\s*(?:0[xX]0+|0)\s*$",
+        value="ok",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10041,
+    ),
+    _e(
+        "assoc.end",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, [\s\S]*,\s*(?:0[xX][0-9A-Fa-f]*[1-9A-Fa-f][0-9A-Fa-f]*|[1-9]\d*)\s*$",
+        value="fail",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10041,
+    ),
+    _e(
+        "assoc.end",
+        r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}, ",
+        provider=r"^Microsoft-Windows-NWiFi$",
+        event_id=10041,
+    ),
+]
+
+# 50-wdi.toml: WDI task, property and indication names (the Native 802.11 adapter pattern).
+_WDI = [
+    _e(
+        "wdi.task.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_SET_RADIO_STATE_COMPLETE\b",
+        value="SET_RADIO_STATE",
+    ),
+    _e("wdi.task.begin", r"\bOID_WDI_TASK_SET_RADIO_STATE\b", value="SET_RADIO_STATE"),
+    _e(
+        "radio",
+        r"\bNDIS_STATUS_WDI_INDICATION_RADIO_STATUS\b.*?\b(?i:software\w*|sw\w*)\s*[=:]?\s*(?P<value>(?i:true|false|on|off)|[01])\b",
+        values={
+            "TRUE": "on",
+            "True": "on",
+            "true": "on",
+            "1": "on",
+            "FALSE": "off",
+            "False": "off",
+            "false": "off",
+            "0": "off",
+        },
+    ),
+    _e(
+        "connect.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_CONNECT_COMPLETE\b.*?(?:\b(?:NDIS_)?STATUS_SUCCESS\b|\bWDI_ASSOC_STATUS_SUCCESS\b|\b[Ss]tatus\s*[=:]?\s*(?:0x0+|0)\b)",
+        value="ok",
+    ),
+    _e(
+        "connect.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_CONNECT_COMPLETE\b.*?(?:\b(?:NDIS_)?STATUS_[A-Z_]+\b|\bWDI_ASSOC_STATUS_\w+|\b[Ss]tatus\s*[=:]?\s*(?:0x)?[0-9A-Fa-f]+\b)",
+        value="fail",
+    ),
+    _e("connect.end", r"\bNDIS_STATUS_WDI_INDICATION_CONNECT_COMPLETE\b"),
+    _e("connect.request", r"\bOID_WDI_TASK_CONNECT\b", value="CONNECT"),
+    _e(
+        "assoc.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_ASSOCIATION_RESULT\b.*?(?:\bWDI_ASSOC_STATUS_SUCCESS\b|\b(?:NDIS_)?STATUS_SUCCESS\b|\b[Ss]tatus\s*[=:]?\s*(?:0x0+|0)\b)",
+        value="ok",
+    ),
+    _e(
+        "assoc.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_ASSOCIATION_RESULT\b.*?(?:\bWDI_ASSOC_STATUS_\w+|\b(?:NDIS_)?STATUS_[A-Z_]+\b|\b[Ss]tatus\s*[=:]?\s*(?:0x)?[0-9A-Fa-f]+\b)",
+        value="fail",
+    ),
+    _e("assoc.end", r"\bNDIS_STATUS_WDI_INDICATION_ASSOCIATION_RESULT\b"),
+    _e("wdi.task.end", r"\bNDIS_STATUS_WDI_INDICATION_DISCONNECT_COMPLETE\b", value="DISCONNECT"),
+    _e("disconnect.request", r"\bOID_WDI_TASK_DISCONNECT\b", value="DISCONNECT"),
+    _e("disassoc", r"\bNDIS_STATUS_WDI_INDICATION_DISASSOCIATION\b"),
+    _e("reset.end", r"\bNDIS_STATUS_WDI_INDICATION_DOT11_RESET_COMPLETE\b", value="DOT11_RESET"),
+    _e("reset.begin", r"\bOID_WDI_TASK_DOT11_RESET\b", value="DOT11_RESET"),
+    _e(
+        "init.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_OPEN_COMPLETE\b.*?(?:\b(?:NDIS_)?STATUS_SUCCESS\b|\b[Ss]tatus\s*[=:]?\s*(?:0x0+|0)\b)",
+        value="ok",
+    ),
+    _e(
+        "init.end",
+        r"\bNDIS_STATUS_WDI_INDICATION_OPEN_COMPLETE\b.*?(?:\b(?:NDIS_)?STATUS_[A-Z_]+\b|\b[Ss]tatus\s*[=:]?\s*(?:0x)?[0-9A-Fa-f]+\b)",
+        value="fail",
+    ),
+    _e("init.end", r"\bNDIS_STATUS_WDI_INDICATION_OPEN_COMPLETE\b"),
+    _e("init.begin", r"\bOID_WDI_TASK_OPEN\b", value="OPEN"),
+    _e("halt.end", r"\bNDIS_STATUS_WDI_INDICATION_CLOSE_COMPLETE\b", value="CLOSE"),
+    _e("halt.begin", r"\bOID_WDI_TASK_CLOSE\b", value="CLOSE"),
+    _e("wdi.task.end", r"\bNDIS_STATUS_WDI_INDICATION_(?P<value>[A-Z0-9_]+?)_COMPLETE\b"),
+    _e("wdi.task.begin", r"\bOID_WDI_TASK_(?P<value>[A-Z0-9_]+)\b"),
+    _e(
+        "wdi.command.end",
+        r"\bOID_WDI_(?:GET|SET)_(?P<value>[A-Z0-9_]+)\b.{0,80}?\b(?i:complete|completed|completes|completion|completing)\b",
+    ),
+    _e(
+        "wdi.command.end",
+        r"\b(?i:complete|completed|completing)\b.{0,40}?\bOID_WDI_(?:GET|SET)_(?P<value>[A-Z0-9_]+)\b",
+    ),
+    _e("wdi.command.begin", r"\bOID_WDI_(?:GET|SET)_(?P<value>[A-Z0-9_]+)\b"),
+]
+
+# 60-wdk-samples.toml: the WDK WiFiCx and WDI sample drivers' shapes.
+_SAMPLES = [
+    _e("init.begin", r"-->\s*WifiNetvAdapter::AdapterStart\b"),
+    _e("init.end", r"<--\s*WifiNetvAdapter::AdapterStart\s*:\s*0x0+\b", value="ok"),
+    _e(
+        "init.end",
+        r"<--\s*WifiNetvAdapter::AdapterStart\s*:\s*0x[0-9A-Fa-f]*[1-9A-Fa-f][0-9A-Fa-f]*\b",
+        value="fail",
+    ),
+    _e("halt.begin", r"-->\s*EvtAdapterCleanup\b"),
+    _e("halt.end", r"<--\s*EvtAdapterCleanup\b"),
+    _e(
+        "radio",
+        r"\b(?:Setting OS requested|Indicate OS with) Radio State: SoftwareRadioState=(?P<value>[01])\b",
+        values={"1": "on", "0": "off"},
+    ),
+    _e("reset.begin", r"\bDOT11 Reset, set default MIB = \d+", value="DOT11_RESET"),
+    _e("init.begin", r"\bN6SdioWdi_TaskOpen\(\)\s*==>", value="OPEN"),
+    _e("halt.begin", r"\bN6SdioWdi_TaskClose\(\)\s*==>", value="CLOSE"),
+    _e("halt.end", r"\bN6SdioWdi_TaskClose\(\)\s*<==", value="CLOSE"),
+    _e("pause.begin", r"==>\s*N62CHandleMiniportPause\(\)"),
+    _e("pause.end", r"<==\s*N62CHandleMiniportPause\(\)"),
+    _e("restart.begin", r"==>\s*N62CHelperHandleMiniportRestart\(\)"),
+    _e("restart.end", r"<==\s*N62CHelperHandleMiniportRestart\(\)"),
+    _e("reset.begin", r"={2,}>\s*N6C_DOT11_RESET_REQUEST\(\)"),
+    _e("reset.end", r"<={2,}\s*N6C_DOT11_RESET_REQUEST\(\)"),
+    _e("wdi.task.begin", r"==>\s*Wdi_Task_Set_Radio_State\(\)", value="SET_RADIO_STATE"),
+    _e("connect.request", r"==>\s*Wdi_Task_Connect\(\)", value="CONNECT"),
+    _e(
+        "radio",
+        r"\bwdiext_IndicateRadioStatus\(\):\s*Params\.RadioState\.SoftwareState is (?P<value>[01])\b",
+        values={"1": "on", "0": "off"},
+    ),
+    _e("connect.start", r"==>\s*DrvIFIndicateConnectionStart\(\)"),
+    _e("connect.end", r"==>\s*DrvIFIndicateConnectionComplete\(\):\s*status\s*=\s*0\b", value="ok"),
+    _e(
+        "connect.end",
+        r"==>\s*DrvIFIndicateConnectionComplete\(\):\s*status\s*=\s*-?[1-9]\d*\b",
+        value="fail",
+    ),
+    _e("assoc.start", r"==>\s*DrvIFIndicateAssociationStart\(\)"),
+    _e("assoc.end", r"==>\s*DrvIFIndicateAssociationComplete\(\)"),
+    _e("disassoc", r"==>\s*DrvIFIndicateDisassociation\(\)"),
+]
+
+# 70-eventtrace.toml: events lost by the logger.
+_EVENTTRACE = [
+    _e(
+        "trace.lost",
+        r"\bUnknown\(\s*3[234]\):\s*GUID=(?:6a399ae0-4bc6-4de9-870b-3657f8947e7e|6A399AE0-4BC6-4DE9-870B-3657F8947E7E)\b",
+    ),
+    _e("trace.lost", r"\bRT_?Lost(?:Event|Buffer|File)\b"),
+    _e(
+        "trace.lost",
+        r"\b(?:[Ee]vents?|EVENTS?|[Bb]uffers?|BUFFERS?)\s+(?:[Ll]ost|LOST)\s*[:=]\s*0*[1-9]\d*\b",
+    ),
+]
 # Kinds whose values the vocabulary restricts; anything else becomes no value.
-_ALLOWED = {"radio": {"on", "off"}, "radio.hw": {"on", "off"}}
+_OK_FAIL = {"ok", "fail"}
+_ALLOWED = {
+    "radio": {"on", "off"},
+    "radio.hw": {"on", "off"},
+    "init.end": _OK_FAIL,
+    "restart.end": _OK_FAIL,
+    "connect.end": _OK_FAIL,
+    "assoc.end": _OK_FAIL,
+}
 
 
 @dataclass(frozen=True)
@@ -253,23 +597,80 @@ class Entry:
     value: str | None
     values: dict[str, str] | None
     adapter: re.Pattern[str] | None  # the map's default pattern, if the entry has no group
+    provider: re.Pattern[str] | None = None
+    event_id: int | None = None  # WPP text has no event ids: such an entry never matches here
 
 
-ENTRIES = [
-    Entry(k, re.compile(p), v, vs, None if "(?P<adapter>" in p else _NATIVE_ADAPTER)
-    for k, p, v, vs in _NATIVE
-] + [Entry(k, re.compile(p), v, vs, None) for k, p, v, vs in _AUTOCONFIG]
+def _entries(
+    rows: list[tuple[str, str, str | None, dict[str, str] | None, str | None, int | None]],
+    adapter: re.Pattern[str] | None,
+) -> list[Entry]:
+    return [
+        Entry(
+            k,
+            re.compile(p),
+            v,
+            vs,
+            None if "(?P<adapter>" in p else adapter,
+            re.compile(prov) if prov is not None else None,
+            eid,
+        )
+        for k, p, v, vs, prov, eid in rows
+    ]
 
-# Every entry above needs one of these words: with --prefilter, a message without any
-# of them skips the regexes (sound, and what a slightly less naive script would do).
-GATE = ("Initialize", "Halt", "DOT11", "FSM Transition", "Change radio state")
+
+ENTRIES = (
+    [
+        Entry(k, re.compile(p), v, vs, None if "(?P<adapter>" in p else _NATIVE_ADAPTER)
+        for k, p, v, vs in _NATIVE
+    ]
+    + [Entry(k, re.compile(p), v, vs, None) for k, p, v, vs in _AUTOCONFIG]
+    + _entries(_AUTOCONFIG_EVENTS, None)
+    + _entries(_NDIS, _GUID_ADAPTER)
+    + _entries(_NWIFI, _GUID_ADAPTER)
+    + _entries(_WDI, _NATIVE_ADAPTER)
+    + _entries(_SAMPLES, _NATIVE_ADAPTER)
+    + _entries(_EVENTTRACE, None)
+)
+
+# Every entry above that can match WPP text (no event id) needs one of these words: with
+# --prefilter, a message without any of them skips the regexes (sound, and what a slightly
+# less naive script would do).
+GATE = (
+    "Initialize",
+    "Halt",
+    "DOT11",
+    "FSM Transition",
+    "Change radio state",
+    "WLAN AutoConfig",
+    "adio",
+    "Miniport",
+    "DisAssoc",
+    "WDI",
+    "Wdi",
+    "wdi",
+    "WifiNetvAdapter",
+    "EvtAdapterCleanup",
+    "DOT11 Reset",
+    "DrvIFIndicate",
+    "Unknown(",
+    "Lost",
+    "lost",
+    "LOST",
+)
 
 
-def classify(message: str, prefilter: bool = False) -> tuple[str, str | None, str | None] | None:
+def classify(
+    message: str, prefilter: bool = False, provider: str | None = None
+) -> tuple[str, str | None, str | None] | None:
     """(kind, value, adapter) of the first matching map entry, or None."""
     if prefilter and not any(word in message for word in GATE):
         return None
     for entry in ENTRIES:
+        if entry.event_id is not None:
+            continue
+        if entry.provider is not None and entry.provider.search(provider or "") is None:
+            continue
         m = entry.pattern.search(message)
         if m is None:
             continue
@@ -321,7 +722,7 @@ def lifecycle_events(path: str | Path, prefilter: bool = False) -> list[Event]:
     def flush() -> None:
         assert head is not None
         message = "\n".join(parts)
-        found = classify(message, prefilter)
+        found = classify(message, prefilter, head.group("provider"))
         if found is not None:
             kind, value, adapter = found
             out.append(
