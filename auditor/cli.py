@@ -549,10 +549,22 @@ def maps_coverage(
     top: Annotated[int, typer.Option("--top", help="Shapes to list per trace.")] = 30,
     tz: TzOpt = "UTC",
     wpp_prefix: PrefixOpt = None,
+    emit_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--emit-map",
+            help="Also write a draft TOML map of these shapes to FILE (kinds guessed, "
+            "undecided ones commented out).",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
     """List the messages no map classifies, grouped by shape (numbers masked), most frequent first.
 
     Example: trace-audit maps coverage newdriver.txt --map newdriver.map.toml
+
+    Example: trace-audit maps coverage newdriver.txt --top 50 --emit-map newdriver.map.toml
+    drafts a map to review, then: trace-audit audit newdriver.txt --map newdriver.map.toml
     """
     from rich.table import Table
 
@@ -562,6 +574,7 @@ def maps_coverage(
     auditor = Auditor.load(map_paths=maps or [], tz=_check_tz(tz), wpp_prefix=wpp_prefix)
     console = _stdout_console()
     failed = False
+    drafted = []
     for path in expand_paths(paths):
         try:
             shapes = auditor.coverage(path, top=top)
@@ -569,6 +582,7 @@ def maps_coverage(
             err.print(f"[red]error:[/] {escape(str(exc))}")
             failed = True
             continue
+        drafted.append(shapes)
         table = Table(
             "count", "provider", "shape", "first line", title=str(path), title_justify="left"
         )
@@ -577,6 +591,10 @@ def maps_coverage(
                 str(row["count"]), row["provider"] or "", row["shape"], str(row["example_line"])
             )
         console.print(table if shapes.height else f"{escape(str(path))}: every event is classified")
+    if emit_map is not None:
+        from auditor.mapdraft import write_draft
+
+        err.print(escape(write_draft(drafted, emit_map)))
     raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
 
 
