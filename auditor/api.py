@@ -81,6 +81,18 @@ CONTEXT_SCHEMA: dict[str, pl.DataType] = {
     "text": pl.String(),
 }
 
+_UNUSED_SCHEMA: dict[str, pl.DataType] = {
+    "suppression": pl.String(),
+    "rule": pl.String(),
+    "adapter": pl.String(),
+    "trace": pl.String(),
+    "from": pl.String(),
+    "until": pl.String(),
+    "expires": pl.String(),
+    "reason": pl.String(),
+    "expired": pl.Boolean(),
+}
+
 HTML_FINDINGS = 10  # findings shown by Result._repr_html_
 HTML_TEXT_LIMIT = 160  # characters of a message in the HTML summary
 
@@ -170,21 +182,27 @@ def audit(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     tz: str = "UTC",
+    suppress: PathLike | Iterable[PathLike] = (),
 ) -> Result:
     """Audit traces against the built-in rules (and ``rules``), classifying with ``maps``.
 
     The same run as ``trace-audit audit PATHS --map M --rules R --select S --ignore I
-    --tz TZ``: user maps are tried before the built-in ones, ``select``/``ignore`` take
-    rule ids. A bad map or rule file raises :class:`auditor.ConfigError` listing every
-    mistake with its file and line; an unreadable trace does not stop the others and
-    shows up in ``Result.accounting`` (column ``error``), as in a batch.
+    --tz TZ --suppress F``: user maps are tried before the built-in ones,
+    ``select``/``ignore`` take rule ids, ``suppress`` names suppressions files (findings
+    they accept move from ``Result.findings`` to ``Result.suppressed``). A bad map, rule
+    or suppressions file raises :class:`auditor.ConfigError` listing every mistake with
+    its file and line; an unreadable trace does not stop the others and shows up in
+    ``Result.accounting`` (column ``error``), as in a batch.
     """
+    if isinstance(suppress, (str, os.PathLike)):
+        suppress = [suppress]
     auditor = Auditor.load(
         map_paths=[os.fspath(p) for p in maps],
         rule_paths=[os.fspath(p) for p in rules],
         select=list(select),
         ignore=list(ignore),
         tz=check_timezone(tz),
+        suppress_paths=[os.fspath(p) for p in suppress],
     )
     files = expand_inputs(paths)
     return Result(auditor.audit(files), auditor, files)
@@ -275,6 +293,21 @@ class Result:
             .explode("evidence")
             .unnest("evidence")
         )
+
+    @property
+    def suppressed(self) -> pl.DataFrame:
+        """Findings a suppressions file accepted: the columns of :attr:`findings` (without
+        ``finding``) plus ``reason`` and ``suppression`` (the entry, as ``file:line``)."""
+        return self.raw.suppressed
+
+    @property
+    def unused_suppressions(self) -> pl.DataFrame:
+        """Suppression entries that matched no finding of this audit, and entries past
+        their ``expires`` date (``expired`` true): suppression (file:line), rule, adapter,
+        trace, from, until, expires, reason, expired."""
+        rows = [{**e.to_dict(), "expired": False} for e in self.raw.unused_suppressions]
+        rows += [{**e.to_dict(), "expired": True} for e in self.raw.expired_suppressions]
+        return pl.DataFrame(rows, schema=_UNUSED_SCHEMA)
 
     @property
     def not_evaluable(self) -> pl.DataFrame:

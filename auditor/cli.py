@@ -129,6 +129,16 @@ TzOpt = Annotated[
         help="Time zone of local timestamps in the traces (IANA name). FILETIME stamps are UTC anyway.",
     ),
 ]
+SuppressOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--suppress",
+        "-s",
+        help="Suppressions file (TOML): accepted findings, each with its reason. They do not "
+        "count for --fail-on; json, sarif, junit and --html list them, jsonl/csv/parquet "
+        "hold the findings only. Unused entries are warned about. Repeatable.",
+    ),
+]
 
 
 @app.command()
@@ -168,6 +178,7 @@ def audit(
     ignore: Annotated[
         list[str] | None, typer.Option("--ignore", help="Skip these rule ids.")
     ] = None,
+    suppress: SuppressOpt = None,
 ) -> None:
     """Audit traces and report where the driver broke the lifecycle contract.
 
@@ -178,10 +189,12 @@ def audit(
       trace-audit audit lab-run/ --format json -o findings.json --fail-on warning
 
       trace-audit audit contoso.txt --map contoso.map.toml --html report.html --tz Europe/Berlin
+
+      trace-audit audit lab-run/ --suppress known-issues.toml --format sarif -o audit.sarif
     """
     from auditor.pipeline import Auditor
     from auditor.report.json_report import render_json
-    from auditor.report.terminal import print_report
+    from auditor.report.terminal import print_report, print_suppression_warnings
 
     if output_format is OutputFormat.parquet and output is None:
         raise Abort("--format parquet writes binary files, not text: use -o FILE.parquet")
@@ -194,6 +207,7 @@ def audit(
         tz=_check_tz(tz),
         wpp_prefix=wpp_prefix,
         clock_jump_ns=_duration(clock_jump, "--clock-jump"),
+        suppress_paths=suppress or [],
     )
     # The HTML report lists the most frequent unclassified messages: a second, fuller
     # read of each trace that only the report pays for.
@@ -211,6 +225,7 @@ def audit(
     for trace in result.failed:
         where = f"{trace.path}:{trace.error_line}" if trace.error_line else trace.path
         err.print(f"[red]error:[/] {escape(where)}: {escape(trace.error)}", highlight=False)
+    print_suppression_warnings(result.unused_suppressions, result.expired_suppressions, err)
 
     if output_format is OutputFormat.parquet:
         from auditor.report.tabular import write_parquet
@@ -225,10 +240,18 @@ def audit(
             OutputFormat.jsonl: lambda: tabular.render_jsonl(result.findings),
             OutputFormat.csv: lambda: tabular.render_csv(result.findings),
             OutputFormat.sarif: lambda: sarif.render_sarif(
-                result.traces, result.findings, result.not_evaluable, result.rules
+                result.traces,
+                result.findings,
+                result.not_evaluable,
+                result.rules,
+                suppressed=result.suppressed,
             ),
             OutputFormat.junit: lambda: junit.render_junit(
-                result.traces, result.findings, result.not_evaluable, result.rules
+                result.traces,
+                result.findings,
+                result.not_evaluable,
+                result.rules,
+                suppressed=result.suppressed,
             ),
         }
         text = renderers[output_format]()
@@ -497,11 +520,13 @@ def batch(
     no_reports: Annotated[
         bool, typer.Option("--no-reports", help="Skip the per-trace HTML reports.")
     ] = False,
+    suppress: SuppressOpt = None,
 ) -> None:
     """Audit many traces: one task per trace on a local process pool or a Dask cluster.
 
     Writes findings.parquet, traces.parquet, summary.json, junit.xml and index.html (with a
-    report per trace under reports/) into --out. Exit code: 0 clean, 1 findings at or above
+    report per trace under reports/) into --out; with --suppress, suppressed.parquet too
+    (suppressed findings are not in findings.parquet and do not count for --fail-on). Exit code: 0 clean, 1 findings at or above
     --fail-on, 2 bad usage, 4 some traces failed to read, 5 both 1 and 4.
 
     Examples:
@@ -532,6 +557,7 @@ def batch(
         tz=_check_tz(tz),
         reports=not no_reports,
         progress=interactive(),
+        suppress_paths=tuple(str(p) for p in suppress or []),
     )
     try:
         outcome = run_batch(options, console=err)

@@ -13,6 +13,7 @@ from auditor.coverage import COVERAGE_SCHEMA, unclassified
 from auditor.eventmap import MapSet
 from auditor.lifecycle import attribute
 from auditor.ruleset import RuleSet, load_rules
+from auditor.suppressions import Suppression, Suppressions, empty_suppressed, load_suppressions
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
 from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
@@ -52,6 +53,11 @@ class AuditResult:
     rules: RuleSet
     # Message shapes no map classifies, per trace (auditor.coverage); filled on request.
     unclassified: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COVERAGE_SCHEMA))
+    # Findings a suppressions file accepted (auditor.suppressions.SUPPRESSED_SCHEMA: the
+    # finding's columns plus reason and suppression "file:line"); not in ``findings``.
+    suppressed: pl.DataFrame = field(default_factory=empty_suppressed)
+    unused_suppressions: tuple[Suppression, ...] = ()  # entries that matched no finding
+    expired_suppressions: tuple[Suppression, ...] = ()  # past their expires date: not applied
 
     @property
     def failed(self) -> list[TraceSummary]:
@@ -65,6 +71,7 @@ class Auditor:
     tz: str = "UTC"
     wpp_prefix: str | None = None  # tracefmt's TRACE_FORMAT_PREFIX, for custom WPP layouts
     clock_jump_ns: int = DEFAULT_THRESHOLD_NS
+    suppressions: Suppressions = field(default_factory=Suppressions)
 
     @classmethod
     def load(
@@ -77,10 +84,17 @@ class Auditor:
         tz: str = "UTC",
         wpp_prefix: str | None = None,
         clock_jump_ns: int = DEFAULT_THRESHOLD_NS,
+        suppress_paths: Iterable[str | Path] = (),
     ) -> Auditor:
         maps = MapSet.load(list(map_paths))
-        rules = load_rules(rule_paths, kinds=maps.kinds).select(select, ignore)
-        return cls(maps, rules, tz, wpp_prefix, clock_jump_ns)
+        loaded = load_rules(rule_paths, kinds=maps.kinds)
+        rules = loaded.select(select, ignore)
+        # Rule ids are checked against every loaded rule, so one suppressions file serves
+        # every --select; entries for rules not evaluated in this run are left out.
+        suppressions = load_suppressions(
+            suppress_paths, rule_ids=[r.id for r in loaded.rules]
+        ).for_rules(r.id for r in rules.rules)
+        return cls(maps, rules, tz, wpp_prefix, clock_jump_ns, suppressions)
 
     def read(self, path: str | Path) -> tuple[TraceSummary, pl.DataFrame, pl.DataFrame]:
         """Parse and classify one trace; a bad file becomes a summary with its error."""
@@ -166,16 +180,20 @@ class Auditor:
         ]
         timeline = engine.prepare(attributed.filter(~pl.col("unattributed")))
         evaluation = engine.evaluate(timeline, self.rules)
+        applied = self.suppressions.apply(evaluation.findings)
         return AuditResult(
             traces=summaries,
             lifecycle=timeline,
-            findings=evaluation.findings,
+            findings=applied.kept,
             not_evaluable=evaluation.not_evaluable,
             unclassified=pl.concat(shapes) if shapes else pl.DataFrame(schema=COVERAGE_SCHEMA),
             rejects=pl.concat(rejects, how="vertical_relaxed")
             if rejects
             else pl.DataFrame(schema=REJECT_SCHEMA),
             rules=self.rules,
+            suppressed=applied.suppressed,
+            unused_suppressions=applied.unused,
+            expired_suppressions=self.suppressions.expired,
         )
 
 

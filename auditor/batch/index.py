@@ -235,6 +235,12 @@ def render_index(
         + f") in {_e(summary['traces'])} traces: {_e(summary['ok'])} audited, "
         f"<span class='error-text'>{_e(summary['failed'])} failed</span>"
     )
+    suppressed = summary.get("suppressed") or 0
+    if suppressed:
+        headline += f"; {_e(suppressed)} suppressed (suppressed.parquet)"
+    unused = summary.get("unused_suppressions") or []
+    if isinstance(unused, list) and unused:
+        headline += f"; <span class='error-text'>{_e(len(unused))} unused suppression(s)</span>"
     base = summary.get("baseline")
     if isinstance(base, dict):
         headline += (

@@ -35,6 +35,7 @@ from auditor.batch.runner import DaskRunner, LocalRunner, Runner, RunnerError, r
 from auditor.batch.store import OutputStore, cache_key, config_fingerprint
 from auditor.batch.task import STATUS_FAILED, STATUS_OK, AuditConfig, TaskResult, TraceTask
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
+from auditor.suppressions import empty_suppressed
 from parsers.archive import DEFAULT_LIMITS, ArchiveLimits
 from parsers.schema import TS_DTYPE
 
@@ -64,6 +65,7 @@ TRACES_SCHEMA: dict[str, pl.DataType] = {
     "warnings": pl.UInt32(),
     "infos": pl.UInt32(),
     "not_evaluable": pl.UInt32(),
+    "suppressed": pl.UInt32(),  # findings a --suppress file accepted (not in "findings")
     "content_hash": pl.String(),
     "key": pl.String(),
     "report": pl.String(),
@@ -94,6 +96,7 @@ class BatchOptions:
     reports: bool = True
     progress: bool = False
     limits: ArchiveLimits = DEFAULT_LIMITS
+    suppress_paths: tuple[str, ...] = ()
 
 
 @dataclass
@@ -108,6 +111,7 @@ class BatchOutcome:
     cached: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    suppressed: pl.DataFrame = field(default_factory=empty_suppressed)
 
 
 def _runner(options: BatchOptions) -> Runner:
@@ -140,7 +144,9 @@ def run_batch(
         select=options.select,
         ignore=options.ignore,
         tz=options.tz,
+        suppress_paths=options.suppress_paths,
     )
+    suppressions = auditor.suppressions
     try:
         inputs, warnings = discover(options.inputs, options.limits)
     except DiscoveryError as exc:
@@ -166,15 +172,20 @@ def run_batch(
             select=options.select,
             ignore=options.ignore,
             tz=options.tz,
+            suppressions=suppressions,
         ),
         reports=options.reports,
         polars_threads=runner.polars_threads,
+        suppressions=suppressions,
     )
     store = OutputStore(options.out)
     store.prepare()
 
     results: dict[str, TaskResult] = {}
     hashes: dict[str, str] = {}
+    # A trace glob makes the result depend on the trace's name, not only on its content:
+    # two traces with the same bytes then need a cache entry (and report) each.
+    by_name = any(e.trace is not None for e in suppressions.entries)
     progress = BatchProgress(len(inputs), enabled=options.progress)
 
     def record(result: TaskResult) -> None:
@@ -202,7 +213,7 @@ def run_batch(
                 record(_failed(item, f"cannot read: {exc}"))
                 continue
             hashes[item.name] = digest
-            key = cache_key(digest, config.fingerprint)
+            key = cache_key(digest, config.fingerprint + (f"\0{item.name}" if by_name else ""))
             cached = None if options.force else store.load(key, item.name)
             if cached is not None:
                 record(cached)
@@ -229,6 +240,14 @@ def run_batch(
         if findings_parts
         else pl.DataFrame(schema=FINDING_SCHEMA)
     )
+    suppressed_parts = [
+        r.suppressed for r in ordered if r.suppressed is not None and r.suppressed.height
+    ]
+    suppressed = (
+        pl.concat(suppressed_parts, how="vertical") if suppressed_parts else empty_suppressed()
+    )
+    used = {origin for r in ordered for origin in r.used_suppressions}
+    unused = [e for e in suppressions.entries if e.origin not in used]
     ne_parts = [
         r.not_evaluable for r in ordered if r.not_evaluable is not None and r.not_evaluable.height
     ]
@@ -274,6 +293,7 @@ def run_batch(
                 "warnings": sev.get("warning", 0),
                 "infos": sev.get("info", 0),
                 "not_evaluable": 0 if r.not_evaluable is None else r.not_evaluable.height,
+                "suppressed": 0 if r.suppressed is None else r.suppressed.height,
                 "content_hash": hashes.get(r.name),
                 "key": r.key or None,
                 "report": f"reports/{report.name}"
@@ -323,6 +343,17 @@ def run_batch(
             r.id: int(findings.filter(pl.col("rule") == r.id).height) for r in auditor.rules.rules
         },
         "rules": [r.id for r in auditor.rules.rules],
+        "suppressed": suppressed.height,
+        "suppressed_by_rule": {
+            rule: int(n)
+            for rule, n in (
+                suppressed.group_by("rule").len().sort("rule").iter_rows()
+                if suppressed.height
+                else []
+            )
+        },
+        "unused_suppressions": [e.to_dict() for e in unused],
+        "expired_suppressions": [e.to_dict() for e in suppressions.expired],
         "fail_on": options.fail_on,
         "fail_on_new": options.fail_on_new,
         "baseline": None
@@ -341,7 +372,9 @@ def run_batch(
     }
 
     # --- the files -------------------------------------------------------------------
-    _write_outputs(store, options, auditor, traces, findings, not_evaluable, changes, summary)
+    _write_outputs(
+        store, options, auditor, traces, findings, not_evaluable, changes, summary, suppressed
+    )
     store.prune({k for k in traces.get_column("key").to_list() if k})
 
     seconds = time.perf_counter() - started
@@ -350,11 +383,16 @@ def run_batch(
         console.print(f"[red]{f['status']}:[/] {escape(where)}: {escape(f['error'] or '')}")
     if failures.height > FAILURES_SHOWN:
         console.print(f"… and {failures.height - FAILURES_SHOWN} more (see traces.parquet)")
+    from auditor.report.terminal import print_suppression_warnings
+
+    print_suppression_warnings(unused, suppressions.expired, console)
     line = (
         f"batch: {traces.height} traces ({summary['audited']} audited on {description}, "
         f"{cached} cached, {failures.height} failed), {findings.height} findings "
         f"({', '.join(f'{n} {s}' for s, n in by_severity.items())})"
     )
+    if suppressed.height:
+        line += f"; {suppressed.height} suppressed"
     if changes is not None:
         c = baseline_mod.counts(changes)
         line += f"; vs baseline: {c['new']} new, {c['fixed']} fixed, {c['persisting']} persisting"
@@ -370,6 +408,7 @@ def run_batch(
         cached=cached,
         seconds=seconds,
         warnings=warnings,
+        suppressed=suppressed,
     )
 
 
@@ -382,6 +421,7 @@ def _write_outputs(
     not_evaluable: pl.DataFrame,
     changes: pl.DataFrame | None,
     summary: dict[str, Any],
+    suppressed: pl.DataFrame,
 ) -> None:
     import json
 
@@ -398,6 +438,10 @@ def _write_outputs(
         store.write_parquet("baseline.parquet", changes)
     else:
         store.remove("baseline.parquet")
+    if options.suppress_paths:
+        store.write_parquet("suppressed.parquet", suppressed)
+    else:
+        store.remove("suppressed.parquet")
     summaries = [
         TraceSummary(
             path=t["trace"],
@@ -416,7 +460,10 @@ def _write_outputs(
         )
         for t in traces.iter_rows(named=True)
     ]
-    store.write_text("junit.xml", render_junit(summaries, findings, not_evaluable, auditor.rules))
+    store.write_text(
+        "junit.xml",
+        render_junit(summaries, findings, not_evaluable, auditor.rules, suppressed=suppressed),
+    )
     store.write_text(
         "summary.json", json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     )

@@ -8,13 +8,17 @@
     OUT/baseline.parquet       with --baseline: findings marked new / fixed / persisting
     OUT/summary.json  OUT/junit.xml  OUT/index.html
     OUT/reports/<key>.html     one report per trace (sharing reports/plotly.min.js)
-    OUT/cache/<key>.arrow      one audited trace: findings + summary + not-evaluable rules
+    OUT/suppressed.parquet     with --suppress: the findings it accepted, with reason and entry
+    OUT/cache/<key>.arrow      one audited trace: findings (suppressed ones marked) + summary
+                               + not-evaluable rules
 
 ``key`` is the SHA-256 of the trace's content hash and the config fingerprint (tool
 version, time zone, rule selection, the bytes of every map and rule file, built-in ones
-included). A cache entry is written, atomically, as soon as its trace is audited, so an
-interrupted batch resumes where it stopped. Entries and reports of traces no longer in
-the batch are removed at the end of a run: the directory describes one batch.
+included, and the suppressions in force; with a suppression entry that names a trace
+glob, the trace's name too). A cache entry is written, atomically, as soon as its trace
+is audited, so an interrupted batch resumes where it stopped. Entries and reports of
+traces no longer in the batch are removed at the end of a run: the directory describes
+one batch.
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ import pyarrow.ipc as ipc
 from auditor.batch.task import STATUS_ERROR, AuditConfig, TaskResult
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.report.atomic import atomic_path, write_text_atomic
+from auditor.suppressions import SUPPRESSED_SCHEMA
 
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"  # 2: suppressed findings kept beside the findings
 
 
 def config_fingerprint(
@@ -46,8 +51,13 @@ def config_fingerprint(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     tz: str = "UTC",
+    suppressions: object = None,
 ) -> str:
-    """A hash of everything that decides the findings of a given trace content."""
+    """A hash of everything that decides the findings of a given trace content.
+
+    ``suppressions`` (an :class:`auditor.suppressions.Suppressions`) enters by its
+    entries in force: editing the file, or an entry expiring, audits again.
+    """
     from auditor import __version__
 
     digest = hashlib.sha256()
@@ -69,6 +79,9 @@ def config_fingerprint(
     for kind, paths in (("map", map_paths), ("rules", rule_paths)):
         for path in paths:
             part(kind, Path(path).read_bytes())
+    entries = getattr(suppressions, "entries", ())
+    if entries:
+        part("suppressions", repr(entries).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -108,13 +121,27 @@ class OutputStore:
         not_evaluable = result.not_evaluable
         if not_evaluable is None:
             not_evaluable = pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)
-        table = findings.to_arrow().replace_schema_metadata(
+        # One table: the kept findings have no suppression, the suppressed ones say which.
+        rows = pl.concat(
+            [
+                findings.select(list(FINDING_SCHEMA)).with_columns(
+                    pl.lit(None, dtype=pl.String).alias("reason"),
+                    pl.lit(None, dtype=pl.String).alias("suppression"),
+                ),
+                result.suppressed
+                if result.suppressed is not None
+                else pl.DataFrame(schema=SUPPRESSED_SCHEMA),
+            ],
+            how="vertical_relaxed",
+        )
+        table = rows.to_arrow().replace_schema_metadata(
             {
                 "trace-auditor.cache": CACHE_FORMAT,
                 "status": result.status,
                 "fingerprint": config.fingerprint,
                 "summary": json.dumps(result.summary, sort_keys=True),
                 "not_evaluable": json.dumps(not_evaluable.to_dicts()),
+                "used_suppressions": json.dumps(list(result.used_suppressions)),
             }
         )
         with atomic_path(self._entry(result.key)) as tmp, ipc.new_file(tmp, table.schema) as out:
@@ -139,9 +166,13 @@ class OutputStore:
                 if meta["not_evaluable"] != "[]"
                 else pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)
             )
-            findings = pl.from_arrow(table.replace_schema_metadata(None))
-            assert isinstance(findings, pl.DataFrame)
-            findings = findings.cast(FINDING_SCHEMA)  # type: ignore[arg-type]
+            rows = pl.from_arrow(table.replace_schema_metadata(None))
+            assert isinstance(rows, pl.DataFrame)
+            rows = rows.cast(SUPPRESSED_SCHEMA)  # type: ignore[arg-type]
+            is_kept = pl.col("suppression").is_null()
+            findings = rows.filter(is_kept).select(list(FINDING_SCHEMA))
+            suppressed = rows.filter(~is_kept)
+            used = tuple(json.loads(meta["used_suppressions"]))
         except (OSError, KeyError, ValueError, pa.ArrowException, pl.exceptions.PolarsError):
             return None  # a damaged entry is audited again
         summary["path"] = name
@@ -154,6 +185,8 @@ class OutputStore:
             findings=findings.with_columns(rename),
             not_evaluable=not_evaluable.with_columns(rename),
             cached=True,
+            suppressed=suppressed.with_columns(rename),
+            used_suppressions=used,
         )
 
     def prune(self, keep: set[str]) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from auditor.pipeline import Auditor
+    from auditor.suppressions import Suppressions
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the input could not be read: deterministic, cached
@@ -43,6 +44,9 @@ class AuditConfig:
     fingerprint: str = ""  # see auditor.batch.store.config_fingerprint
     reports: bool = True  # render the per-trace HTML report
     polars_threads: int | None = None  # POLARS_MAX_THREADS for a worker that has none yet
+    # Loaded once by the client (file:line as the user named the files), applied per trace
+    # under its batch name, so a trace glob sees the name traces.parquet shows.
+    suppressions: Suppressions | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class TaskResult:
     report: bytes | None = None  # zlib-compressed HTML, without the inlined plotly.js
     seconds: float = 0.0
     cached: bool = field(default=False)
+    suppressed: pl.DataFrame | None = None  # auditor.suppressions.SUPPRESSED_SCHEMA
+    used_suppressions: tuple[str, ...] = ()  # file:line of the entries that matched here
 
 
 def limit_threads(threads: int | None) -> None:
@@ -159,6 +165,12 @@ def run_task(task: TraceTask, config: AuditConfig) -> TaskResult:
         summary["path"] = task.name
         summary["adapters"] = list(trace.adapters)
         findings = result.findings.with_columns(pl.lit(task.name, dtype=pl.String).alias("trace"))
+        suppressed, used = None, ()
+        if config.suppressions is not None and config.suppressions.entries:
+            applied = config.suppressions.apply(findings)
+            findings, suppressed = applied.kept, applied.suppressed
+            unused = {e.origin for e in applied.unused}
+            used = tuple(e.origin for e in config.suppressions.entries if e.origin not in unused)
         not_evaluable = result.not_evaluable.with_columns(
             pl.lit(task.name, dtype=pl.String).alias("trace")
         )
@@ -189,6 +201,8 @@ def run_task(task: TraceTask, config: AuditConfig) -> TaskResult:
                 ),
                 rules=result.rules,
             )
+            if suppressed is not None:
+                relabelled.suppressed = suppressed
             page = strip_plotly(render_html(relabelled, title=f"trace-auditor: {task.name}"))
             report = zlib.compress(page.encode("utf-8"), 6)
         return TaskResult(
@@ -200,6 +214,8 @@ def run_task(task: TraceTask, config: AuditConfig) -> TaskResult:
             not_evaluable=not_evaluable,
             report=report,
             seconds=time.perf_counter() - start,
+            suppressed=suppressed,
+            used_suppressions=used,
         )
     except Exception as exc:  # a bug in the auditor must not stop the batch
         return error_result(task, exc, time.perf_counter() - start)

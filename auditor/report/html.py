@@ -99,6 +99,7 @@ tr.anchor td { font-weight: 600; }
 section.trace { margin-bottom: 2rem; }
 footer { margin-top: 3rem; color: var(--muted); font-size: 12px; }
 [hidden] { display: none !important; }
+details.suppressed > summary { cursor: pointer; color: var(--muted); }
 .controls { display: flex; flex-wrap: wrap; gap: 0.4rem 1rem; align-items: center;
             margin: 0.4rem 0; }
 .controls label { color: var(--muted); }
@@ -237,7 +238,13 @@ def _headline(result: AuditResult) -> str:
     return (
         f'<p class="headline"><strong>{_e(_plural(findings.height, "finding"))}</strong>'
         f" ({', '.join(parts)}) in {_e(_plural(len(result.traces), 'trace'))}{unreadable}"
-        f" · {_e(_plural(len(result.rules.rules), 'rule'))} evaluated</p>"
+        f" · {_e(_plural(len(result.rules.rules), 'rule'))} evaluated"
+        + (
+            f' · <a href="#suppressed">{result.suppressed.height:,} suppressed</a>'
+            if result.suppressed.height
+            else ""
+        )
+        + "</p>"
         f'<p class="muted" id="totals">{len(result.traces):,} traces · {events:,} events · '
         f"{rejected:,} rejected lines · {result.not_evaluable.height:,} rules not evaluable "
         "for an adapter</p>"
@@ -561,6 +568,86 @@ def _findings_table(result: AuditResult, anchors: dict[str, str]) -> str:
     )
 
 
+def _suppressed_section(result: AuditResult) -> str:
+    """Findings a suppressions file accepted, and its entries that matched nothing.
+
+    Collapsed (``<details>``): accepted findings are kept for the record, not for
+    attention. Listed without source context, at most MAX_TABLE_FINDINGS of them.
+    """
+    suppressed = result.suppressed
+    unused = result.unused_suppressions
+    expired = result.expired_suppressions
+    if suppressed.is_empty() and not unused and not expired:
+        return ""
+    parts = []
+    if suppressed.height:
+        shown = suppressed.head(MAX_TABLE_FINDINGS)
+        rows = [
+            f"<tr><td class='nowrap'><code>{_e(f['rule'])}</code></td>"
+            f"<td>{_severity(f['severity'])}</td><td class='path'>{_e(f['trace'])}</td>"
+            f"<td>{_adapter(f['adapter'], f['adapter_inferred'])}</td>"
+            f"<td class='time'>{_e(_time(f['ts']))}</td>"
+            f"<td class='num'>{_e('end of trace' if f['line'] is None else f['line'])}</td>"
+            f"<td>{_e(f['message'])}</td><td>{_e(f['reason'])}</td>"
+            f"<td class='path'><code>{_e(f['suppression'])}</code></td></tr>"
+            for f in shown.iter_rows(named=True)
+        ]
+        more = (
+            f'<p class="muted">The first {shown.height:,} of {suppressed.height:,} are listed; '
+            "<code>--format json</code> lists every one.</p>"
+            if shown.height < suppressed.height
+            else ""
+        )
+        parts.append(
+            more
+            + _table(
+                [
+                    "rule",
+                    "severity",
+                    "trace",
+                    "adapter",
+                    "time (UTC)",
+                    "line",
+                    "message",
+                    "reason",
+                    "suppressed by",
+                ],
+                rows,
+                "suppressed",
+            )
+        )
+    for title, entries in (
+        ("Suppressions that matched no finding", unused),
+        ("Expired suppressions (no longer applied)", expired),
+    ):
+        if not entries:
+            continue
+        rows = [
+            f"<tr><td class='path'><code>{_e(e.origin)}</code></td>"
+            f"<td><code>{_e(e.rule)}</code></td><td>{_e(e.adapter or '')}</td>"
+            f"<td class='path'>{_e(e.trace or '')}</td>"
+            f"<td>{_e(e.to_dict()['from'] or '')}</td><td>{_e(e.to_dict()['until'] or '')}</td>"
+            f"<td>{_e(e.expires.isoformat() if e.expires else '')}</td><td>{_e(e.reason)}</td></tr>"
+            for e in entries
+        ]
+        parts.append(
+            f"<h3>{_e(title)} ({len(entries)})</h3>"
+            + _table(
+                ["entry", "rule", "adapter", "trace", "from", "until", "expires", "reason"], rows
+            )
+        )
+    n = suppressed.height
+    return (
+        '\n<h2 id="suppressed">Suppressed</h2>\n<details class="suppressed">'
+        f"<summary>{_e(_plural(n, 'suppressed finding'))}"
+        + (f", {_e(_plural(len(unused), 'unused entry', 'unused entries'))}" if unused else "")
+        + (f", {_e(_plural(len(expired), 'expired entry', 'expired entries'))}" if expired else "")
+        + " (accepted in a suppressions file; not counted above)</summary>"
+        + "".join(parts)
+        + "</details>\n"
+    )
+
+
 def _not_evaluable_table(result: AuditResult) -> str:
     missing = result.not_evaluable
     if missing.is_empty():
@@ -684,6 +771,7 @@ def render_html(result: AuditResult, *, title: str = DEFAULT_TITLE) -> str:
             _rules_table(result),
             '\n<h2 id="findings">Findings</h2>\n',
             _findings_table(result, anchors),
+            _suppressed_section(result),
             '\n<h2 id="not-evaluable">Rules not evaluable</h2>\n',
             _not_evaluable_table(result),
             '\n<h2 id="rejected">Rejected lines</h2>\n',

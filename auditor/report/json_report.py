@@ -62,6 +62,17 @@ def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def export_suppressed(suppressed: pl.DataFrame) -> list[dict[str, Any]]:
+    """Suppressed findings: each finding's fields, then ``reason`` and ``suppression``."""
+    if suppressed.is_empty():
+        return []
+    labels = suppressed.select("reason", "suppression").iter_rows()
+    return [
+        {**finding, "reason": reason, "suppression": origin}
+        for finding, (reason, origin) in zip(export_findings(suppressed), labels, strict=True)
+    ]
+
+
 def _trace_entry(summary: TraceSummary, not_evaluable: pl.DataFrame) -> dict[str, Any]:
     missing = not_evaluable.filter(pl.col("trace") == summary.path)
     return {
@@ -95,16 +106,21 @@ def to_document(result: AuditResult) -> dict[str, Any]:
     by_severity = {s: 0 for s in ("error", "warning", "info")}
     for f in findings:
         by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
+    suppressed = export_suppressed(result.suppressed)
     return {
         "version": JSON_VERSION,
         "traces": [_trace_entry(t, result.not_evaluable) for t in result.traces],
         "findings": findings,
+        "suppressed": suppressed,
+        "unused_suppressions": [s.to_dict() for s in result.unused_suppressions],
+        "expired_suppressions": [s.to_dict() for s in result.expired_suppressions],
         "summary": {
             "traces": len(result.traces),
             "failed": len(result.failed),
             "findings": len(findings),
             "by_severity": by_severity,
             "rules": [r.id for r in result.rules.rules],
+            "suppressed": len(suppressed),
         },
     }
 
@@ -121,12 +137,14 @@ def render_json(result: AuditResult) -> str:
     """
     doc = to_document(result)
     parts = ['{"version": ', _compact(doc["version"])]
-    for key in ("traces", "findings"):
+    for key in ("traces", "findings", "suppressed"):
         items = doc[key]
         if items:
             body = ",\n".join("  " + _compact(item) for item in items)
             parts.append(f', "{key}": [\n{body}\n]')
         else:
             parts.append(f', "{key}": []')
+    for key in ("unused_suppressions", "expired_suppressions"):
+        parts.append(f', "{key}": ' + _compact(doc[key]))
     parts.append(', "summary": ' + _compact(doc["summary"]) + "}\n")
     return "".join(parts)

@@ -13,6 +13,8 @@ Shape, in a deterministic order (traces as given, rules in rule-set order):
     (adapter, time, anchor line, message) with its evidence lines under it;
   - ``info`` findings never fail a testcase (they are notes, not broken obligations):
     they are listed in the testcase's ``<system-out>``;
+  - findings a suppressions file accepted never fail it either: each is listed in
+    ``<system-out>`` with the entry (``file:line``) and its reason;
   - a rule that has no failing finding and is not evaluable for some adapter is
     ``<skipped message="not evaluable: ADAPTER: REASON; ...">``;
   - otherwise it passes.
@@ -35,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from auditor.report.json_report import export_findings
+from auditor.report.json_report import export_findings, export_suppressed
 
 if TYPE_CHECKING:
     from auditor.pipeline import TraceSummary
@@ -86,6 +88,7 @@ def _testcase(
     title: str,
     findings: list[dict[str, Any]],
     missing: list[dict[str, Any]],
+    accepted: list[dict[str, Any]] | None = None,
 ) -> tuple[ET.Element, str]:
     """The testcase of one rule on one trace, and its outcome: passed, failure or skipped."""
     case = _element("testcase", {"classname": path, "name": rule_id})
@@ -112,6 +115,8 @@ def _testcase(
         out.append("\n\n".join(describe_finding(f) for f in notes))
     if missing and failing:
         out.append(f"not evaluable: {reasons}")
+    for f in accepted or []:
+        out.append(f"suppressed by {f['suppression']} ({f['reason']}):\n" + describe_finding(f))
     if out:
         case.append(_element("system-out", text="\n\n".join(out) + "\n"))
     return case, outcome
@@ -137,11 +142,15 @@ def to_junit(
     findings: pl.DataFrame,
     not_evaluable: pl.DataFrame,
     rules: RuleSet,
+    suppressed: pl.DataFrame | None = None,
 ) -> ET.Element:
     """The ``<testsuites>`` element (see the module docstring for the shape)."""
     by_case: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for finding in export_findings(findings):
         by_case.setdefault((finding["trace"], finding["rule"]), []).append(finding)
+    accepted: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for finding in export_suppressed(suppressed) if suppressed is not None else []:
+        accepted.setdefault((finding["trace"], finding["rule"]), []).append(finding)
     missing: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in not_evaluable.iter_rows(named=True):
         missing.setdefault((row["trace"], row["rule"]), []).append(row)
@@ -168,7 +177,12 @@ def to_junit(
             for rule in rules.rules:
                 key = (trace.path, rule.id)
                 case, outcome = _testcase(
-                    trace.path, rule.id, rule.title, by_case.get(key, []), missing.get(key, [])
+                    trace.path,
+                    rule.id,
+                    rule.title,
+                    by_case.get(key, []),
+                    missing.get(key, []),
+                    accepted.get(key, []),
                 )
                 cases.append(case)
                 counts["tests"] += 1
@@ -192,9 +206,10 @@ def render_junit(
     findings: pl.DataFrame,
     not_evaluable: pl.DataFrame,
     rules: RuleSet,
+    suppressed: pl.DataFrame | None = None,
 ) -> str:
     """JUnit XML text (UTF-8 declaration, two-space indent, newline at the end)."""
-    root = to_junit(traces, findings, not_evaluable, rules)
+    root = to_junit(traces, findings, not_evaluable, rules, suppressed)
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"

@@ -33,7 +33,7 @@ from urllib.parse import quote
 import polars as pl
 
 from auditor import __version__
-from auditor.report.json_report import export_findings
+from auditor.report.json_report import export_findings, export_suppressed
 
 if TYPE_CHECKING:
     from auditor.pipeline import TraceSummary
@@ -47,6 +47,7 @@ TOOL_NAME = "trace-auditor"
 BASE_ID = "SRCROOT"
 FINGERPRINT_KEY = "traceAuditorFinding/v1"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+ORDER = ["trace", "ts", "seq", "rule", "adapter"]  # the engine's order of findings
 
 
 def level(severity: str) -> str:
@@ -143,6 +144,54 @@ def _message(finding: dict[str, Any]) -> str:
     return f"{finding['message']} [{where}, {finding['ts']}]"
 
 
+def _results_in_order(
+    findings: pl.DataFrame, suppressed: pl.DataFrame | None
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Each finding with its suppression (None for a kept one), in the engine's order.
+
+    Kept and suppressed findings interleave as they were found, so the occurrence count
+    of a fingerprint does not change when an entry is added to a suppressions file.
+    """
+    if suppressed is None or suppressed.is_empty():
+        return [(f, None) for f in export_findings(findings)]
+    marked = pl.concat(
+        [
+            findings.with_columns(
+                pl.lit(None, dtype=pl.String).alias("reason"),
+                pl.lit(None, dtype=pl.String).alias("suppression"),
+            ),
+            suppressed.select(*findings.columns, "reason", "suppression"),
+        ],
+        how="vertical_relaxed",
+    ).sort(ORDER, nulls_last=True, maintain_order=True)
+    out: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    for entry in export_suppressed(marked):
+        accepted = None
+        if entry["suppression"] is not None:
+            accepted = {"reason": entry["reason"], "suppression": entry["suppression"]}
+        finding = {k: v for k, v in entry.items() if k not in ("reason", "suppression")}
+        out.append((finding, accepted))
+    return out
+
+
+def _suppression(accepted: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A SARIF suppression: accepted in an external file, at the entry's line."""
+    origin = str(accepted["suppression"])
+    path, _, line = origin.rpartition(":")
+    if not line.isdigit():
+        path, line = origin, ""
+    physical: dict[str, Any] = {"artifactLocation": artifact_location(path, base)}
+    if line:
+        physical["region"] = {"startLine": int(line)}
+    return {
+        "kind": "external",
+        "status": "accepted",
+        "justification": accepted["reason"],
+        "location": {"physicalLocation": physical},
+        "properties": {"suppression": origin},
+    }
+
+
 def to_sarif(
     traces: Sequence[TraceSummary],
     findings: pl.DataFrame,
@@ -150,6 +199,7 @@ def to_sarif(
     rules: RuleSet,
     *,
     base: Path | None = None,
+    suppressed: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The SARIF log as a dict (see the module docstring for the shape)."""
     base = Path.cwd() if base is None else base
@@ -180,7 +230,7 @@ def to_sarif(
 
     results: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for finding in export_findings(findings):
+    for finding, accepted in _results_in_order(findings, suppressed):
         evidence = finding["evidence"]
         anchor = next((e for e in evidence if e["role"] == "anchor"), None)
         anchor_text = anchor["text"] if anchor is not None else finding["message"]
@@ -214,6 +264,8 @@ def to_sarif(
             for i, e in enumerate(evidence, start=1)
         ]
         result["partialFingerprints"] = {FINGERPRINT_KEY: f"{digest}:{seen[digest]}"}
+        if accepted is not None:
+            result["suppressions"] = [_suppression(accepted, base)]
         result["properties"] = {
             "severity": finding["severity"],
             "trace": finding["trace"],
@@ -292,7 +344,8 @@ def render_sarif(
     rules: RuleSet,
     *,
     base: Path | None = None,
+    suppressed: pl.DataFrame | None = None,
 ) -> str:
     """The SARIF log as text: indented, deterministic, UTF-8 (no ASCII escapes)."""
-    doc = to_sarif(traces, findings, not_evaluable, rules, base=base)
+    doc = to_sarif(traces, findings, not_evaluable, rules, base=base, suppressed=suppressed)
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

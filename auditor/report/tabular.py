@@ -15,6 +15,9 @@ not one here either.
   adapter_inferred}``); ``STEM.traces.parquet`` one row per trace with the fields of a
   JSON trace entry (``error`` a struct ``{message, line}``, ``not_evaluable`` a list of
   structs); ``STEM.not_evaluable.parquet`` the flat ``(trace, adapter, rule, reason)``.
+
+All three hold the findings only: findings a ``--suppress`` file accepted are not in
+them (``--format json``, ``sarif``, ``junit`` and the HTML report list those).
 """
 
 from __future__ import annotations

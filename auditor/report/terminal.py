@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import PurePath
 
 import polars as pl
@@ -12,6 +13,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from auditor.pipeline import AuditResult
+from auditor.suppressions import Suppression
 
 
 def interactive() -> bool:
@@ -89,6 +91,9 @@ def print_report(result: AuditResult, console: Console) -> None:
                 "attributed to an adapter and were not audited[/]"
             )
 
+    if result.suppressed.height:
+        console.print(f"[dim]{escape(suppressed_line(result.suppressed))}[/]")
+
     counts = {s: 0 for s in ("error", "warning", "info")}
     for severity in findings.get_column("severity").to_list():
         counts[severity] = counts.get(severity, 0) + 1
@@ -104,3 +109,31 @@ def print_report(result: AuditResult, console: Console) -> None:
     if findings.height:
         summary += " (" + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ")"
     console.print(summary)
+
+
+def suppressed_line(suppressed: pl.DataFrame) -> str:
+    """One line counting the suppressed findings, per rule."""
+    per_rule = suppressed.group_by("rule").len().sort(["len", "rule"], descending=[True, False])
+    detail = ", ".join(f"{n} {rule}" for rule, n in per_rule.iter_rows())
+    n = suppressed.height
+    return (
+        f"{n} suppressed finding{'s' if n != 1 else ''} not shown ({detail}); "
+        "--format json lists them with their reasons"
+    )
+
+
+def print_suppression_warnings(
+    unused: Iterable[Suppression], expired: Iterable[Suppression], console: Console
+) -> None:
+    """Entries that matched nothing, and expired ones: a warning line each (stderr)."""
+    for entry in unused:
+        console.print(
+            f"[yellow]warning:[/] {escape(entry.origin)}: suppression matched no finding: "
+            f"{escape(entry.describe())}"
+        )
+    for entry in expired:
+        expires = entry.expires.isoformat() if entry.expires else ""
+        console.print(
+            f"[yellow]warning:[/] {escape(entry.origin)}: suppression expired on {expires}, "
+            f"no longer applied: {escape(entry.describe())}"
+        )
