@@ -12,6 +12,7 @@ import gzip
 import io
 import sys
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -125,13 +126,8 @@ def _stdin_bytes() -> bytes:
     return _stdin
 
 
-def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
-    """Read ``path`` into numbered lines; raise :class:`TraceReadError` if it cannot be read.
-
-    ``-`` reads standard input; gzip-compressed files are decompressed (bounded). Plain
-    UTF-8 files go to polars' line reader by path, never through Python strings.
-    """
-    name = label or str(path)
+def _open(path: str | Path, name: str) -> tuple[Path | bytes, bytes]:
+    """The input as a path (plain file) or bytes (stdin, archive member, gzip), and its head."""
     source: Path | bytes
     try:
         if str(path) == "-":
@@ -152,11 +148,37 @@ def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
                 head = source[:SNIFF_BYTES]
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot open: {exc.strerror or exc}") from exc
+    return source, head
 
+
+def _ends_with_cr(source: Path | bytes) -> bool:
+    """Whether the last byte is a CR: then the last line's CR ends it, and no line follows."""
+    if isinstance(source, bytes):
+        return source.endswith(b"\r")
+    with source.open("rb") as fh:
+        if fh.seek(0, io.SEEK_END) == 0:
+            return False
+        fh.seek(-1, io.SEEK_END)
+        return fh.read(1) == b"\r"
+
+
+def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
+    """Read ``path`` into numbered lines; raise :class:`TraceReadError` if it cannot be read.
+
+    ``-`` reads standard input; gzip-compressed files are decompressed (bounded). Plain
+    UTF-8 files go to polars' line reader by path, never through Python strings. LF,
+    CRLF and a lone CR each end a line.
+    """
+    name = label or str(path)
+    return _read_whole(name, *_open(path, name))
+
+
+def _read_whole(name: str, source: Path | bytes, head: bytes) -> SourceLines:
     def data() -> bytes:
         return source if isinstance(source, bytes) else source.read_bytes()
 
     encoding = sniff_encoding(head)
+    text: str | None = None
     try:
         if encoding in (Encoding.UTF16LE, Encoding.UTF16BE):
             # A lone surrogate or an odd trailing byte must not stop the audit: it
@@ -170,25 +192,181 @@ def read_lines(path: str | Path, label: str | None = None) -> SourceLines:
                 else:
                     frame = pl.read_lines(source, name="text", glob=False)
             except pl.exceptions.ComputeError as exc:
-                if "utf8" not in str(exc).lower() and "utf-8" not in str(exc).lower():
+                if not _is_utf8_error(exc):
                     raise
-                raw = data()
-                if encoding is Encoding.UTF8_BOM:
-                    # The BOM declares UTF-8: a stray invalid byte becomes U+FFFD rather
-                    # than turning the BOM and every other non-ASCII character to mojibake.
-                    text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
-                else:
-                    text, encoding = _decode_fallback(raw)
+                text, encoding = _decode_non_utf8(data(), encoding)
                 frame = _lines_from_text(text)
+        tail_cr = text.endswith("\r") if text is not None else _ends_with_cr(source)
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
 
-    if encoding is Encoding.UTF8_BOM and frame.height:
-        frame = frame.with_columns(
-            pl.when(pl.int_range(pl.len()) == 0)
-            .then(pl.col("text").str.strip_prefix("\ufeff"))
-            .otherwise(pl.col("text"))
-        )
-    # polars' line reader already treats CRLF as one line ending; a lone CR stays text.
-    frame = frame.with_row_index("line", offset=1).with_columns(pl.col("line").cast(pl.UInt32))
+    if encoding is Encoding.UTF8_BOM:
+        frame = _strip_bom(frame)
+    frame = _number(split_lone_cr(frame, last=tail_cr), 1)
     return SourceLines(path=name, encoding=encoding, lines=frame)
+
+
+# Lines per chunk when a trace is streamed: large enough that the per-chunk work is
+# noise, small enough that a chunk and its decoded events stay a few hundred MB.
+DEFAULT_CHUNK_LINES = 100_000
+
+
+class NotUtf8(Exception):
+    """A streamed file turned out not to be UTF-8 after part of it was handed out.
+
+    The whole file then decodes as the ANSI code page, so what was read must be read again
+    (see :meth:`parsers.StreamedTrace.pieces`).
+    """
+
+
+class LineStream:
+    """The physical lines of one input in chunks of (line, text), in order.
+
+    ``head`` looks ahead without losing anything: the chunks it read are handed out again.
+    """
+
+    def __init__(self, path: str, encoding: Encoding, chunks: Iterator[pl.DataFrame]) -> None:
+        self.path = path
+        self.encoding = encoding
+        self._chunks = chunks
+        self._ahead: list[pl.DataFrame] = []
+
+    def head(self, n: int = 50) -> list[str]:
+        have = sum(f.height for f in self._ahead)
+        while have < n:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._ahead.append(chunk)
+            have += chunk.height
+        texts: list[str] = []
+        for frame in self._ahead:
+            texts.extend(frame.get_column("text").head(n - len(texts)).to_list())
+            if len(texts) >= n:
+                break
+        return texts
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        while self._ahead:
+            yield self._ahead.pop(0)
+        yield from self._chunks
+
+    def collect(self) -> SourceLines:
+        """All lines at once, for formats that are not decoded chunk by chunk."""
+        frames = list(self)
+        lines = pl.concat(frames) if frames else pl.DataFrame(schema=_LINE_SCHEMA)
+        return SourceLines(path=self.path, encoding=self.encoding, lines=lines)
+
+
+_LINE_SCHEMA = {"line": pl.UInt32(), "text": pl.String()}
+
+
+def stream_lines(
+    path: str | Path,
+    label: str | None = None,
+    *,
+    chunk_lines: int = DEFAULT_CHUNK_LINES,
+    whole: bool = False,
+) -> LineStream:
+    """The lines of ``path`` in chunks of at most ``chunk_lines``, as :func:`read_lines` numbers them.
+
+    A plain UTF-8 file is streamed by polars, so memory stays bounded by the chunk size
+    whatever the file size; it raises :class:`NotUtf8` from the iteration if an invalid
+    byte shows up late. Other inputs (standard input, archives, gzip, UTF-16, ``whole``)
+    are read at once and handed out in slices.
+    """
+    if chunk_lines < 1:
+        raise ValueError("chunk_lines must be positive")
+    name = label or str(path)
+    source, head = _open(path, name)
+    encoding = sniff_encoding(head)
+    if not whole and isinstance(source, Path) and encoding in (Encoding.UTF8, Encoding.UTF8_BOM):
+        try:
+            tail_cr = _ends_with_cr(source)
+        except OSError as exc:
+            raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
+        chunks = _stream_file(source, name, encoding, chunk_lines, tail_cr)
+        return LineStream(name, encoding, chunks)
+    lines = _read_whole(name, source, head)
+    return LineStream(name, lines.encoding, iter(lines.lines.iter_slices(chunk_lines)))
+
+
+def _stream_file(
+    path: Path, name: str, encoding: Encoding, chunk_lines: int, tail_cr: bool
+) -> Iterator[pl.DataFrame]:
+    batches = pl.scan_lines(path, name="text", glob=False).collect_batches(chunk_size=chunk_lines)
+    next_line = 1
+    held: pl.DataFrame | None = None  # one batch behind, to know which one is the last
+
+    def finish(frame: pl.DataFrame, *, last: bool) -> Iterator[pl.DataFrame]:
+        nonlocal next_line
+        if next_line == 1 and encoding is Encoding.UTF8_BOM:
+            frame = _strip_bom(frame)
+        frame = _number(split_lone_cr(frame, last=last and tail_cr), next_line)
+        next_line += frame.height
+        yield from frame.iter_slices(chunk_lines)
+
+    try:
+        for batch in batches:
+            if not batch.height:
+                continue
+            if held is not None:
+                yield from finish(held, last=False)
+            held = batch
+        if held is not None:
+            yield from finish(held, last=True)
+    except pl.exceptions.ComputeError as exc:
+        if _is_utf8_error(exc):
+            raise NotUtf8(name) from None
+        raise
+    except OSError as exc:
+        raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _is_utf8_error(exc: Exception) -> bool:
+    message = str(exc).lower()
+    return "utf8" in message or "utf-8" in message
+
+
+def _decode_non_utf8(raw: bytes, encoding: Encoding) -> tuple[str, Encoding]:
+    if encoding is Encoding.UTF8_BOM:
+        # The BOM declares UTF-8: a stray invalid byte becomes U+FFFD rather than
+        # turning the BOM and every other non-ASCII character to mojibake.
+        return raw.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace"), encoding
+    return _decode_fallback(raw)
+
+
+def _strip_bom(frame: pl.DataFrame) -> pl.DataFrame:
+    if not frame.height:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.col("text").str.strip_prefix("\ufeff"))
+        .otherwise(pl.col("text"))
+    )
+
+
+def split_lone_cr(frame: pl.DataFrame, *, last: bool = False) -> pl.DataFrame:
+    """A lone CR (classic Mac OS line ending) ends a line, as it does in any text editor.
+
+    polars' line reader splits on LF and removes the CR of a CRLF, so any CR left in a
+    line is one not followed by LF. Checking for one is a single byte scan; only a frame
+    that has one pays for the split. ``last``: the frame ends the input and the input's
+    last byte is a CR, which ends the last line rather than starting an empty one.
+    """
+    text = pl.col("text")
+    if not frame.height or not frame.select(text.str.contains("\r", literal=True).any()).item():
+        return frame
+    if last:
+        is_last = pl.int_range(pl.len()) == pl.len() - 1
+        frame = frame.with_columns(
+            pl.when(is_last).then(text.str.strip_suffix("\r")).otherwise(text).alias("text")
+        )
+    return frame.select(text.str.split("\r")).explode("text")
+
+
+def _number(frame: pl.DataFrame, first: int) -> pl.DataFrame:
+    """Add the 1-based physical line numbers, starting at ``first``."""
+    return frame.select(
+        (pl.int_range(pl.len(), dtype=pl.UInt32) + first).alias("line"), pl.col("text")
+    )

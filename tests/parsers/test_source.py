@@ -87,9 +87,57 @@ def test_crlf_line_endings_leave_no_carriage_return(write):
     assert rows(src) == [(1, "a"), (2, "b"), (3, ""), (4, "c")]
 
 
-def test_lone_carriage_return_stays_inside_the_line(write):
+def test_lone_carriage_return_ends_a_line(write):
+    # Was: polars splits on LF only, so two records joined by a lone CR were one line.
     src = read_lines(write("cr.txt", b"a\rb\nc\n"))
-    assert rows(src) == [(1, "a\rb"), (2, "c")]
+    assert rows(src) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_old_mac_file_with_only_carriage_returns(write):
+    wpp = "[0]0C40.0C3C::09/20/2004-14:41:31.625 [tracedrv]"
+    data = f"{wpp}one\r{wpp}two\r{wpp}three\r".encode()
+    src = read_lines(write("mac.txt", data))
+    assert rows(src) == [(1, wpp + "one"), (2, wpp + "two"), (3, wpp + "three")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a\rb\r\nc\r\rd\n\re\n",  # every ending mixed, CR CR is an empty line
+        b"a\r\r\n",  # CR then CRLF: two endings
+        b"a\rb\r",  # a last CR ends the last line, no empty line after it
+        b"a\rb",
+        b"\r",
+        b"x\r\ny\r\n",
+        b"\xef\xbb\xbfa\rb\r\n",
+        "caf\u00e9\r\u20ac\n".encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + "a\rb\r\nc\r".encode("utf-16-be"),
+        b"caf\xe9\rb\r",  # cp1252
+    ],
+)
+def test_line_endings_as_python_splits_them(write, data):
+    if data.startswith(codecs.BOM_UTF16_BE):
+        text = data.decode("utf-16")
+    elif b"\x00" in data:
+        text = data.decode("utf-16-le")
+    else:
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252")
+    src = read_lines(write("e.txt", data))
+    assert rows(src) == list(enumerate(text.splitlines(), start=1))
+
+
+def test_crlf_file_keeps_one_line_per_crlf(write):
+    data = b"".join(f"line {i}\r\n".encode() for i in range(1, 1001))
+    src = read_lines(write("crlf.txt", data))
+    assert rows(src) == [(i, f"line {i}") for i in range(1, 1001)]
+
+
+def test_line_numbers_after_a_lone_cr_follow_the_file(write):
+    src = read_lines(write("cr.txt", b"one\ntwo\rthree\nfour\r\nfive\n"))
+    assert rows(src) == [(1, "one"), (2, "two"), (3, "three"), (4, "four"), (5, "five")]
 
 
 def test_blank_lines_keep_line_numbers_exact(write):
