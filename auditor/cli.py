@@ -299,54 +299,49 @@ def parse(
 ) -> None:
     """Write the canonical events of traces for other tools; rejected lines go beside them.
 
+    Traces are read and written chunk by chunk, so memory stays bounded whatever their size.
+
     Example: trace-audit parse field.txt -o events.parquet  (also writes events.rejects.parquet)
     """
-    import polars as pl
-
-    from parsers import ParseOptions, TraceReadError, read_trace
-    from parsers.clock import clock_jumps
+    from parsers import ParseOptions, stream_trace
+    from parsers.sink import write_events
 
     suffix = output.suffix.lower()
     if suffix not in (".parquet", ".arrow", ".ipc", ".feather"):
         raise Abort(f"{output}: choose .parquet, .arrow or .ipc as the output extension")
-    files = expand_paths(paths)
-    frames, rejects, failed = [], [], 0
-    for path in files:
-        try:
-            parsed = read_trace(path, ParseOptions(tz=_check_tz(tz), wpp_prefix=wpp_prefix))
-        except TraceReadError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}")
-            failed += 1
-            continue
-        frames.append(parsed.events.collect())
-        jumps = clock_jumps(frames[-1])
+    options = ParseOptions(tz=_check_tz(tz), wpp_prefix=wpp_prefix)
+    traces = [stream_trace(path, options) for path in expand_paths(paths)]
+
+    def done(trace, jumps) -> None:  # type: ignore[no-untyped-def]
         if jumps.count:
             err.print(
-                f"[yellow]{escape(parsed.path)}: the clock steps back by up to "
+                f"[yellow]{escape(trace.path)}: the clock steps back by up to "
                 f"{jumps.largest_ns / 1e9:g} s at {jumps.count} event(s), first at line "
                 f"{jumps.first_line}[/]"
             )
-        rejects.append(parsed.rejects)
-        acc = parsed.accounting
+        acc = trace.accounting
         err.print(
-            f"{parsed.path}: {parsed.format}, {acc.lines:,} lines = {acc.events:,} events + "
+            f"{trace.path}: {trace.format}, {acc.lines:,} lines = {acc.events:,} events + "
             f"{acc.continuation:,} continuation + {acc.meta:,} meta + {acc.rejected:,} rejected"
         )
-    from parsers import EVENT_SCHEMA, REJECT_SCHEMA
 
-    events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_SCHEMA)
-    rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
+    def failed(exc: Exception) -> None:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+
+    ipc = suffix != ".parquet"
     reject_path = output.with_name(f"{output.stem}.rejects{output.suffix}")
-    for frame, target in ((events, output), (rejected, reject_path)):
-        with atomic_path(target) as tmp:
-            if suffix == ".parquet":
-                frame.write_parquet(tmp)
-            else:
-                frame.write_ipc(tmp)
+    with atomic_path(output) as tmp:
+        written = write_events(traces, tmp, ipc=ipc, done=done, failed=failed)
+    with atomic_path(reject_path) as tmp:
+        if ipc:
+            written.rejects.write_ipc(tmp)
+        else:
+            written.rejects.write_parquet(tmp)
     err.print(
-        f"wrote {events.height:,} events to {output} and {rejected.height:,} rejected lines to {reject_path}"
+        f"wrote {written.events:,} events to {output} and {written.rejects.height:,} "
+        f"rejected lines to {reject_path}"
     )
-    raise typer.Exit(EXIT_USAGE if failed else EXIT_OK)
+    raise typer.Exit(EXIT_USAGE if written.failed else EXIT_OK)
 
 
 @app.command()

@@ -39,3 +39,35 @@ def clock_jumps(events: pl.DataFrame, threshold_ns: int = DEFAULT_THRESHOLD_NS) 
         largest_ns=int(drops.get_column("drop").max()),  # type: ignore[arg-type]
         first_line=drops.get_column("line")[0],
     )
+
+
+class ClockJumpTracker:
+    """:func:`clock_jumps` over a trace that arrives in pieces, in ``seq`` order."""
+
+    def __init__(self, threshold_ns: int = DEFAULT_THRESHOLD_NS) -> None:
+        self.threshold_ns = threshold_ns
+        self._latest: int | None = None
+        self.result = ClockJumps()
+
+    def update(self, events: pl.DataFrame) -> None:
+        if events.is_empty():
+            return
+        ns = pl.col("ts").cast(pl.Int64)
+        latest = ns.cum_max().forward_fill()
+        if self._latest is not None:
+            latest = pl.max_horizontal(latest, pl.lit(self._latest, dtype=pl.Int64))
+        steps = events.select(pl.col("line"), latest.alias("latest"), (latest - ns).alias("drop"))
+        last = steps.get_column("latest").drop_nulls().tail(1).to_list()
+        if last:
+            self._latest = last[0]
+        drops = steps.filter(pl.col("drop") > self.threshold_ns)
+        if drops.is_empty():
+            return
+        before = self.result
+        self.result = ClockJumps(
+            count=before.count + drops.height,
+            largest_ns=max(before.largest_ns, int(drops.get_column("drop").max())),  # type: ignore[arg-type]
+            first_line=before.first_line
+            if before.first_line is not None
+            else drops.get_column("line")[0],
+        )

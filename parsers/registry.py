@@ -7,12 +7,13 @@ decorated with :func:`register`, plus its import in ``parsers/__init__.py``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from parsers.errors import TraceReadError
-from parsers.source import SourceLines
-from parsers.trace import ParsedTrace, ParseOptions
+from parsers.source import LineStream, SourceLines
+from parsers.trace import ParsedTrace, ParseOptions, Piece
 
 # Lines a format sees when asked whether a file is its own.
 SNIFF_LINES = 50
@@ -31,6 +32,15 @@ class TraceFormat(ABC):
 
     @abstractmethod
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace: ...
+
+    def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
+        """Decode a trace chunk by chunk, in bounded memory.
+
+        The pieces together hold exactly what :meth:`parse` gives for the same lines. A
+        format that does not override this reads the whole input as one piece.
+        """
+        parsed = self.parse(lines.collect(), options)
+        yield Piece(parsed.events.collect(), parsed.rejects, parsed.accounting, parsed.notes)
 
 
 _FORMATS: dict[str, type[TraceFormat]] = {}
@@ -55,7 +65,13 @@ def get(name: str) -> type[TraceFormat]:
         raise ValueError(f"unknown format {name!r} (known: {known})") from None
 
 
-def detect(source: SourceLines) -> type[TraceFormat]:
+class _Head(Protocol):
+    path: str
+
+    def head(self, n: int = ...) -> list[str]: ...
+
+
+def detect(source: _Head) -> type[TraceFormat]:
     """Pick the format by content; the extension only breaks ties."""
     head = source.head(SNIFF_LINES)
     suffix = PurePath(source.path.removesuffix(".gz")).suffix.lower()

@@ -24,7 +24,8 @@ _BIDI = "[\u200e\u200f]"
 
 # Years whose nanoseconds fit in int64 (1678-2261); polars' parser would wrap around
 # outside them, so other years are left unconverted and fail to parse (null).
-_YEAR = r"(1679|1[7-9]\d\d|2[01]\d\d|22[0-5]\d|226[01])"
+YEAR = r"(?:1679|1[7-9]\d\d|2[01]\d\d|22[0-5]\d|226[01])"
+_YEAR = "(" + YEAR + ")"
 # Each local form is rewritten to "Y-M-D|h:m:s[.f]" by one replace and parsed once: a
 # chain of single passes over the token, with no field-by-field re-extraction.
 _TO_ISO = (

@@ -86,12 +86,7 @@ class ParsedTrace:
         million rejected lines.
         """
         if accounting.events == 0 and accounting.rejected:
-            first = rejects.sort("line").row(0, named=True)
-            raise TraceReadError(
-                source.path,
-                first["line"],
-                f"no {format} record in the file (read as {format}): {first['text']!r}",
-            )
+            raise no_records(source.path, format, rejects)
         return cls(
             path=source.path,
             format=format,
@@ -101,3 +96,35 @@ class ParsedTrace:
             accounting=accounting,
             notes=notes,
         )
+
+
+def no_records(path: str, format: str, rejects: pl.DataFrame) -> TraceReadError:
+    """The error for an input in which no line is a record of ``format``."""
+    first = rejects.sort("line").row(0, named=True)
+    return TraceReadError(
+        path, first["line"], f"no {format} record in the file (read as {format}): {first['text']!r}"
+    )
+
+
+def add(a: Accounting, b: Accounting) -> Accounting:
+    return Accounting(
+        lines=a.lines + b.lines,
+        events=a.events + b.events,
+        continuation=a.continuation + b.continuation,
+        meta=a.meta + b.meta,
+        rejected=a.rejected + b.rejected,
+    )
+
+
+@dataclass(frozen=True)
+class Piece:
+    """What a streamed trace yields per chunk: decoded events, rejects and their accounting.
+
+    ``events`` are in the canonical schema and in source order; ``seq`` and ``line``
+    continue from the previous piece.
+    """
+
+    events: pl.DataFrame
+    rejects: pl.DataFrame
+    accounting: Accounting
+    notes: tuple[str, ...] = ()

@@ -9,16 +9,17 @@ by one linear-time regex built from the header instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import polars as pl
 
 from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register
-from parsers.schema import REJECT_SCHEMA, truncate_text
-from parsers.source import SourceLines
+from parsers.schema import REJECT_SCHEMA, conform, truncate_text
+from parsers.source import LineStream, SourceLines
 from parsers.timestamps import filetime_to_ts
-from parsers.trace import Accounting, ParsedTrace, ParseOptions
+from parsers.trace import Accounting, ParsedTrace, ParseOptions, Piece
 
 # One CSV field: quoted (doubled quotes inside, spaces around) or bare.
 FIELD = r'(?:[ \t]*"(?:[^"]|"")*"[ \t]*|[^,]*)'
@@ -122,30 +123,66 @@ class TracerptCsv(TraceFormat):
         return 0.0
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
-        head = source.head(200)
+        decoder = _Decoder(source.path, source.head(200), options)
+        events, rejects, accounting = decoder.feed(source.lines)
+        return ParsedTrace.build(source, self.name, events, rejects, accounting)
+
+    def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
+        decoder = _Decoder(lines.path, lines.head(200), options)
+        for chunk in lines:
+            events, rejects, accounting = decoder.feed(chunk)
+            yield Piece(events.collect(), rejects, accounting)
+
+
+# A row whose fixed columns hold no quote splits at its first commas exactly as the row
+# regex would; a User Data part without quotes, or with simple quoted values (no comma or
+# quote inside), is joined by two replaces instead of a list of values. Other rows take
+# the general path. Both give the same fields (tests check it).
+_SIMPLE_VALUE = r'(?:"[^",]*"|[^,"]*)'
+
+
+class _Decoder:
+    """The header, found once; then any run of lines decoded, ``seq`` continuing."""
+
+    def __init__(self, path: str, head: list[str], options: ParseOptions) -> None:
         header_idx = next((i for i, t in enumerate(head) if t and _HEADER_RE.search(t)), None)
         if header_idx is None:
-            raise TraceReadError(
-                source.path, None, "no tracerpt CSV header (Event Name, ..., Clock-Time)"
-            )
+            raise TraceReadError(path, None, "no tracerpt CSV header (Event Name, ..., Clock-Time)")
         header_line = header_idx + 1
         header = [h.strip().strip('"').strip().lower() for h in head[header_idx].split(",")]
         missing = [label for label in ("event name", "clock-time") if label not in header]
         if missing:
-            raise TraceReadError(source.path, header_line, f"CSV header lacks {', '.join(missing)}")
+            raise TraceReadError(path, header_line, f"CSV header lacks {', '.join(missing)}")
         fixed = header.index("user data") if "user data" in header else len(header)
         if fixed > MAX_FIXED_COLUMNS:
             raise TraceReadError(
-                source.path,
+                path,
                 header_line,
                 f"CSV header has {fixed} columns before User Data "
                 f"(tracerpt writes about 20; at most {MAX_FIXED_COLUMNS} are read)",
             )
-        pattern = _row_pattern(header)
+        self.path = path
+        self.options = options
+        self.header_line = header_line
+        self.fixed = fixed
+        self.pattern = _row_pattern(header)
+        self.keys = pattern_keys(self.pattern)
+        # column index of each canonical key (first occurrence, as in the row regex)
+        self.index: dict[str, int] = {}
+        wanted = {label: key for key, label in _COLUMNS.items()}
+        for i, label in enumerate(header[:fixed]):
+            key = wanted.get(label)
+            if key and key not in self.index:
+                self.index[key] = i
+        # fixed columns without a quote, then (optionally) simple User Data values
+        self.plain_row = "^" + ",".join(['[^,"]*'] * fixed) + rf"(?:,[ \t]*{_SIMPLE_VALUE}[ \t]*)*$"
+        self.events_before = 0
 
-        lines = source.lines.with_columns(
+    def feed(self, chunk: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
+        header_line, fixed = self.header_line, self.fixed
+        lines = chunk.with_columns(
             pl.col("text").str.contains(r"^\s*$").alias("blank"),
-            pl.col("text").str.contains(pattern).alias("row"),
+            pl.col("text").str.contains(self.pattern).alias("row"),
         )
         after = pl.col("line") > header_line
         is_event = after & pl.col("row") & ~pl.col("blank")
@@ -156,7 +193,7 @@ class TracerptCsv(TraceFormat):
         rejected = (
             lines.filter(~pl.col("is_event") & ~pl.col("is_meta"))
             .select(
-                pl.lit(source.path).alias("trace"),
+                pl.lit(self.path).alias("trace"),
                 pl.col("line"),
                 pl.when(pl.col("line") < header_line)
                 .then(pl.lit("text before the tracerpt CSV header"))
@@ -171,24 +208,39 @@ class TracerptCsv(TraceFormat):
             )
             .cast(REJECT_SCHEMA)  # type: ignore[arg-type]
         )
-
-        fields = pl.col("text").str.extract_groups(pattern)
-
-        def col(key: str) -> pl.Expr:
-            if key in pattern_keys(pattern):
-                return _unquote(fields.struct.field(key))
-            return pl.lit(None, dtype=pl.String)
-
-        rest = (
-            fields.struct.field("rest")
-            .fill_null("")
-            .str.replace(r"(?:,[ \t]*)+$", "")  # padding columns of shorter rows
+        events = (
+            lines.filter(pl.col("is_event"))
+            .select("line", "text")
+            .with_row_index("seq", offset=self.events_before)
+            .with_columns(pl.col("seq").cast(pl.UInt64))
         )
-        user_values = (
-            rest.str.extract_all(r'(?:^|,)(?:[ \t]*"(?:[^"]|"")*"[ \t]*|[^,]*)')
-            .list.eval(_unquote(pl.element().str.strip_prefix(",")))
-            .list.join(", ")
+        n_events = events.height
+        self.events_before += n_events
+        accounting = Accounting(
+            lines=lines.height,
+            events=n_events,
+            continuation=0,
+            meta=int(lines.get_column("is_meta").sum()),
+            rejected=rejected.height,
         )
+        return conform(self._decode(events)), rejected, accounting
+
+    def _decode(self, events: pl.DataFrame) -> pl.LazyFrame:
+        if not events.height:
+            return self._general(events.lazy())
+        plain = events.select(pl.col("text").str.contains(self.plain_row)).to_series()
+        n_plain = int(plain.sum())
+        if n_plain == events.height:
+            return self._plain(events.lazy())
+        if n_plain == 0:
+            return self._general(events.lazy())
+        return pl.concat(
+            [self._plain(events.filter(plain).lazy()), self._general(events.filter(~plain).lazy())]
+        ).sort("seq")
+
+    def _select(
+        self, events: pl.LazyFrame, col: Callable[[str], pl.Expr], message: pl.Expr
+    ) -> pl.LazyFrame:
         clock = col("clock")
         # A re-saved float (`1.3312743573048245e+17`) is read as the exact decimal it
         # spells, not through a float64: that recovers the tick count tracerpt wrote.
@@ -196,16 +248,13 @@ class TracerptCsv(TraceFormat):
             clock.str.to_integer(strict=False),
             clock.cast(pl.Decimal(38, 0), strict=False).cast(pl.Int64, strict=False),
         )
-        events = (
-            lines.lazy()
-            .filter(pl.col("is_event"))
-            .with_row_index("seq")
-            .with_columns(user_values.alias("message"))
-        )
-        if options.keep is not None:
-            events = events.filter(options.keep.necessary(pl.col("message"), has_event_id=True))
-        decoded = events.select(
-            pl.lit(source.path).alias("trace"),
+        events = events.with_columns(message.alias("message"))
+        if self.options.keep is not None:
+            events = events.filter(
+                self.options.keep.necessary(pl.col("message"), has_event_id=True)
+            )
+        return events.select(
+            pl.lit(self.path).alias("trace"),
             pl.col("seq"),
             pl.col("line"),
             filetime_to_ts(ticks).alias("ts"),
@@ -220,14 +269,50 @@ class TracerptCsv(TraceFormat):
             _integer(col("cpu")).alias("cpu"),
             pl.col("message"),
         )
-        accounting = Accounting(
-            lines=lines.height,
-            events=int(lines.get_column("is_event").sum()),
-            continuation=0,
-            meta=int(lines.get_column("is_meta").sum()),
-            rejected=rejected.height,
+
+    def _general(self, events: pl.LazyFrame) -> pl.LazyFrame:
+        fields = pl.col("text").str.extract_groups(self.pattern)
+
+        def col(key: str) -> pl.Expr:
+            if key in self.keys:
+                return _unquote(fields.struct.field(key))
+            return pl.lit(None, dtype=pl.String)
+
+        rest = fields.struct.field("rest").fill_null("")
+        return self._select(events, col, _user_values(rest))
+
+    def _plain(self, events: pl.LazyFrame) -> pl.LazyFrame:
+        split = pl.col("__split")
+
+        def col(key: str) -> pl.Expr:
+            if key in self.index:
+                return split.struct.field(f"field_{self.index[key]}").str.strip_chars(" \t")
+            return pl.lit(None, dtype=pl.String)
+
+        rest = split.struct.field(f"field_{self.fixed}").fill_null("")
+        message = (
+            rest.str.replace(r"(?:,[ \t]*)+$", "")
+            .str.replace_all(r"[ \t]*,[ \t]*", ", ")
+            .str.strip_chars(" \t")
+            .str.replace_all(r'"[ \t]*([^"]*?)[ \t]*"', "${1}")
         )
-        return ParsedTrace.build(source, self.name, decoded, rejected, accounting)
+        return self._select(
+            events.with_columns(pl.col("text").str.splitn(",", self.fixed + 1).alias("__split")),
+            col,
+            message,
+        )
+
+
+def _user_values(rest: pl.Expr) -> pl.Expr:
+    """The User Data columns, each unquoted, joined with ``, `` (padding columns dropped)."""
+    # Each value is matched with the comma before it (one put in front of the first), so
+    # an empty first value cannot hide the rest behind an empty match.
+    values = pl.lit(",") + rest.str.replace(r"(?:,[ \t]*)+$", "")  # drop padding columns
+    return (
+        values.str.extract_all(r',(?:[ \t]*"(?:[^"]|"")*"[ \t]*|[^,]*)')
+        .list.eval(_unquote(pl.element().str.strip_prefix(",")))
+        .list.join(", ")
+    )
 
 
 def pattern_keys(pattern: str) -> set[str]:

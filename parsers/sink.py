@@ -1,0 +1,121 @@
+"""Write the canonical events of traces to one Parquet or Arrow IPC file, streaming.
+
+Each trace is decoded chunk by chunk (:func:`parsers.stream_trace`) and its events go
+straight to a file through polars' streaming sink, so memory stays bounded by the chunk
+size, not the trace size. Rejected lines are few (each truncated) and kept in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from polars.io.plugins import register_io_source
+
+from parsers import EVENT_SCHEMA, REJECT_SCHEMA, StreamedTrace, StreamRestart, TraceReadError
+from parsers.clock import ClockJumps, ClockJumpTracker
+
+# Parquet compression for written events: zstd, polars' default, at its default level.
+PARQUET_COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class Written:
+    events: int
+    rejects: pl.DataFrame
+    failed: int
+
+
+def write_events(
+    traces: Sequence[StreamedTrace],
+    events_path: Path,
+    *,
+    ipc: bool = False,
+    done: Callable[[StreamedTrace, ClockJumps], None] = lambda trace, jumps: None,
+    failed: Callable[[TraceReadError], None] = lambda error: None,
+) -> Written:
+    """Write every readable trace's events to ``events_path``, in trace order.
+
+    ``done`` is told of each trace written (its accounting is complete then), ``failed`` of
+    each that could not be read; the others are still written.
+    """
+    rejects: list[pl.DataFrame] = []
+    parts: list[Path] = []
+    n_events = n_failed = 0
+    work = Path(tempfile.mkdtemp(prefix=".parse-", dir=events_path.parent))
+    try:
+        for i, trace in enumerate(traces):
+            part = work / f"{i}.part"
+            try:
+                jumps, count = _write_one(trace, part, ipc)
+            except TraceReadError as exc:
+                part.unlink(missing_ok=True)
+                n_failed += 1
+                failed(exc)
+                continue
+            parts.append(part)
+            n_events += count
+            if trace.rejects.height:
+                rejects.append(trace.rejects)
+            done(trace, jumps)
+        _combine(parts, events_path, ipc)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
+    return Written(n_events, rejected, n_failed)
+
+
+def _write_one(trace: StreamedTrace, part: Path, ipc: bool) -> tuple[ClockJumps, int]:
+    while True:
+        counted = _Counted(trace)
+        try:
+            _sink(register_io_source(counted.batches, schema=EVENT_SCHEMA), part, ipc)
+        except StreamRestart:
+            continue  # the file was not UTF-8 after all: read it again, whole
+        return counted.jumps.result, counted.events
+
+
+class _Counted:
+    """A trace's event pieces as polars batches, with the clock-jump check and a count."""
+
+    def __init__(self, trace: StreamedTrace) -> None:
+        self.trace = trace
+        self.jumps = ClockJumpTracker()
+        self.events = 0
+
+    def batches(self, *_: object) -> Iterator[pl.DataFrame]:
+        for piece in self.trace.pieces():
+            self.jumps.update(piece.events)
+            self.events += piece.events.height
+            yield piece.events
+
+
+def _sink(frame: pl.LazyFrame, path: Path, ipc: bool) -> None:
+    if ipc:
+        frame.sink_ipc(path)
+    else:
+        frame.sink_parquet(path, compression=PARQUET_COMPRESSION)
+
+
+def _combine(parts: list[Path], target: Path, ipc: bool) -> None:
+    if len(parts) == 1:
+        os.replace(parts[0], target)
+        return
+    if not parts:
+        empty = pl.DataFrame(schema=EVENT_SCHEMA)
+        if ipc:
+            empty.write_ipc(target)
+        else:
+            empty.write_parquet(target, compression=PARQUET_COMPRESSION)
+        return
+    scan = pl.scan_ipc if ipc else pl.scan_parquet
+    frame = scan([str(p) for p in parts])
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    _sink(frame, target, ipc)

@@ -1,0 +1,355 @@
+"""Streamed parsing (trace-audit parse) gives exactly what the whole-file reader gives.
+
+Tiny chunk sizes put chunk boundaries everywhere: inside runs of continuation lines,
+between an event and its wrapped text, before the first event. The fast decoding paths
+(WPP default prefix, tracerpt rows without quotes in the fixed columns) are checked
+against the general record regexes they stand in for.
+"""
+
+from __future__ import annotations
+
+import codecs
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers import (
+    ParseOptions,
+    StreamRestart,
+    TraceReadError,
+    read_trace,
+    stream_trace,
+)
+from parsers.schema import EVENT_SCHEMA, REJECT_SCHEMA
+from parsers.sink import write_events
+from parsers.source import read_lines, stream_lines
+from parsers.tracerpt_csv import _Decoder as CsvDecoder
+from parsers.wpp_text import FAST_SHAPE
+from parsers.wpp_text import _Decoder as WppDecoder
+
+from .helpers import HOSTILE_SETTINGS
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+SAMPLE_TRACES = sorted(
+    p for p in SAMPLES.iterdir() if p.is_file() and not p.name.endswith((".toml", ".json"))
+)
+
+
+def streamed(path: Path, chunk_lines: int, **kwargs) -> tuple:
+    trace = stream_trace(path, chunk_lines=chunk_lines, **kwargs)
+    pieces = list(trace.pieces())
+    events = pl.concat([p.events for p in pieces]) if pieces else pl.DataFrame(schema=EVENT_SCHEMA)
+    return trace, events
+
+
+def assert_same(path: Path, chunk_lines: int, **kwargs) -> None:
+    options = kwargs.pop("options", None)
+    whole = read_trace(path, options, **kwargs)
+    trace, events = streamed(path, chunk_lines, options=options, **kwargs)
+    assert dict(events.schema) == EVENT_SCHEMA
+    assert events.equals(whole.events.collect()), path
+    assert trace.rejects.equals(whole.rejects)
+    assert dict(trace.rejects.schema) == REJECT_SCHEMA
+    assert trace.accounting == whole.accounting
+    assert (trace.format, trace.encoding, trace.notes) == (
+        whole.format,
+        whole.encoding,
+        whole.notes,
+    )
+
+
+@pytest.mark.parametrize("chunk_lines", [1, 2, 3, 7, 100_000])
+@pytest.mark.parametrize("path", SAMPLE_TRACES, ids=lambda p: p.name)
+def test_every_sample_streams_to_the_same_events(path, chunk_lines):
+    assert_same(path, chunk_lines)
+
+
+@pytest.mark.parametrize("chunk_lines", [7, 50])
+def test_real_traces_stream_to_the_same_events(real_traces, chunk_lines):
+    for path in sorted(real_traces.glob("*.*")):
+        if path.suffix in (".txt", ".csv"):
+            assert_same(path, chunk_lines)
+
+
+WPP = "[{cpu}]0004.{tid:04X}::03/14/2025-09:26:{s:02d}.{ms:03d} [drv]!Fn[{n}]!message {n}"
+
+
+def wpp_trace(rng: random.Random, n: int) -> str:
+    """Records of many shapes, wrapped messages, meta lines and leading garbage."""
+    out = ["(WmiTrace) LogDump for Logger Id 0x13", "garbage before the first record", ""]
+    for i in range(n):
+        shape = rng.randrange(8)
+        if shape == 0:
+            out.append(f"[1]0004.0084::\u200e03/\u200e14/2025-09:26:00.{i % 1000:03d} [d]bidi {i}")
+        elif shape == 1:
+            out.append(f"[0]0C40.0C3C::2025-03-14 09:26:00.{i:07d} [Microsoft-Quic][conn] x{i}")
+        elif shape == 2:
+            out.append(
+                "[0]0C40.0C3C::133127435730482450 Unknown( 58): GUID=c1cbcc0f-8890-ecb9-5236-"
+                "20d1c4d45820 (No Format Information found)."
+            )
+        elif shape == 3:
+            out.append(f"[{i % 12}]0004.0084::00/00/0000-00:00:00.000 [kd]debugger {i}")
+        else:
+            out.append(
+                WPP.format(cpu=i % 16, tid=i % 0x10000, s=i % 60, ms=i % 1000, n=i)
+                + ("" if i % 5 else " [bracket] tail ]")
+            )
+        for k in range(rng.choice((0, 0, 0, 1, 2, 5))):
+            out.append(rng.choice(("", "  wrapped part", f"more {i}.{k}", "\t")))
+    out.append("Total of 2 Messages from 4 Buffers")
+    return "\n".join(out) + rng.choice(("\n", "", "\r\n"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("chunk_lines", [1, 2, 5, 11])
+def test_generated_wpp_with_wrapped_messages_at_every_boundary(write, seed, chunk_lines):
+    rng = random.Random(seed)
+    path = write(f"g{seed}.txt", wpp_trace(rng, 40))
+    tz = "America/Los_Angeles" if seed % 2 else "UTC"
+    assert_same(path, chunk_lines, options=ParseOptions(tz=tz))
+
+
+def test_continuation_run_longer_than_a_chunk_joins_to_its_event(write):
+    text = WPP.format(cpu=0, tid=1, s=1, ms=1, n=1) + "\n" + "".join(f"c{i}\n" for i in range(9))
+    text += WPP.format(cpu=0, tid=1, s=1, ms=2, n=2) + "\n"
+    path = write("long.txt", text)
+    for chunk_lines in (1, 2, 4):
+        _, events = streamed(path, chunk_lines)
+        assert events.get_column("message").to_list()[0] == "!Fn[1]!message 1\n" + "\n".join(
+            f"c{i}" for i in range(9)
+        )
+        assert events.get_column("line").to_list() == [1, 11]
+        assert_same(path, chunk_lines)
+
+
+def test_custom_prefix_streams_too(write):
+    prefix = "%2!s!: %!FUNC! %!LEVEL! "
+    text = "".join(f"drv.c({i}): MPHaltEx TRACE_LEVEL_INFO step {i}\nwrapped\n" for i in range(9))
+    path = write("custom.txt", text)
+    for chunk_lines in (1, 3):
+        assert_same(path, chunk_lines, options=ParseOptions(wpp_prefix=prefix))
+
+
+def test_streamed_lone_cr_and_crlf_lines(write):
+    line = WPP.format(cpu=0, tid=1, s=1, ms=1, n=1)
+    data = (line + "\r" + line + "\r\n" + "wrapped\r" + line + "\n" + line + "\r").encode()
+    path = write("cr.txt", data)
+    for chunk_lines in (1, 2, 100):
+        frames = list(stream_lines(path, chunk_lines=chunk_lines))
+        assert pl.concat(frames).equals(read_lines(path).lines)
+        assert pl.concat(frames).get_column("line").to_list() == [1, 2, 3, 4, 5]
+        assert_same(path, chunk_lines)
+
+
+CSV_HEADER = (
+    "Event Name,       Type,     Event ID,    Version,    Channel,      Level,     Opcode,"
+    "       Task,            Keyword,        PID,        TID,     Processor Number,  "
+    "Instance ID,   Parent Instance ID,                              Activity ID,          "
+    "            Related Activity ID,           Clock-Time, Kernel(ms),   User(ms), User Data"
+)
+_FIXED = (
+    "{provider},       Info,          {eid},          0,          0,          4,       Info,"
+    "   {task}, 0x8000000000000000, {pid}, 0x000001A8,                    {cpu},             ,"
+    "                     ,   {{00000000-0000-0000-0000-000000000000}},                    "
+    "                     ,   {clock},          0,          0"
+)
+USER_DATA = [
+    ', "---> MPInitializeEx", "Adapter=FBK0", "PCI\\VEN_1D6A&DEV_5A41"',
+    ", 5, 6, 7",
+    ', "RoamingAggressiveness", 3',
+    ', " spaced , comma ", x',
+    ', " ""quoted"" ", 1',
+    ",,, ",
+    "",
+    ', "", "a"b',
+    ", \t plain \t,  two  ",
+    ', "unterminated',
+]
+
+
+def csv_row(rng: random.Random, i: int) -> str:
+    provider = rng.choice(("Fabrikam-Wifi", '"Quoted, Provider"', "  Spaced  "))
+    fixed = _FIXED.format(
+        provider=provider,
+        eid=rng.choice(("100", "0x64", "")),
+        task=rng.choice(("Registry", "0", "")),
+        pid=rng.choice(("0x00000004", "4", "")),
+        cpu=i % 64,
+        clock=rng.choice((str(133685475410203110 + i), f"1.336854754102031{i % 10}e+17", "x")),
+    )
+    return fixed + rng.choice(USER_DATA)
+
+
+def csv_trace(rng: random.Random, n: int) -> str:
+    rows = ["preamble line", CSV_HEADER]
+    for i in range(n):
+        rows.append(csv_row(rng, i) if rng.random() > 0.05 else rng.choice(("", "bad,row")))
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("chunk_lines", [1, 2, 5])
+def test_generated_tracerpt_csv_streams_to_the_same_events(write, seed, chunk_lines):
+    path = write(f"g{seed}.csv", csv_trace(random.Random(seed), 40))
+    assert_same(path, chunk_lines)
+
+
+def test_file_of_rejected_lines_is_one_error_when_streamed(write):
+    path = write("bad.txt", "[0]0C40.0C3C::09/20/2004-14:41:31.625 [x]ok\n")
+    path.write_text("no record here\n" * 50 + "nor here\n", encoding="utf-8")
+    with pytest.raises(TraceReadError) as whole:
+        read_trace(path, format="wpp-text")
+    with pytest.raises(TraceReadError) as stream:
+        list(stream_trace(path, format="wpp-text", chunk_lines=3).pieces())
+    assert str(stream.value) == str(whole.value)
+    assert stream.value.line == 1
+
+
+def test_late_invalid_byte_restarts_as_ansi_code_page(write):
+    # polars finds the bad byte only when it reaches it, after handing out earlier lines
+    line = WPP.format(cpu=0, tid=1, s=1, ms=1, n=1)
+    data = (line + " café\n").encode() * 300_000
+    data += b"[0]0004.0001::03/14/2025-09:26:01.001 [d]\xe9\n"
+    path = write("late.txt", data)
+    trace = stream_trace(path, chunk_lines=50_000)
+    with pytest.raises(StreamRestart):
+        list(trace.pieces())
+    events = pl.concat([p.events for p in trace.pieces()])
+    assert events.height == 300_001
+    assert events.get_column("message")[0].endswith(" cafÃ©")
+    whole = read_trace(path)
+    assert whole.encoding == "cp1252" == trace.encoding
+    assert events.equals(whole.events.collect())
+
+
+def test_write_events_matches_read_trace_for_several_traces(write, tmp_path):
+    paths = [
+        write("a.txt", wpp_trace(random.Random(1), 30)),
+        write("b.csv", csv_trace(random.Random(2), 30)),
+        write("bad.txt", b"nothing\n"),
+        write(
+            "c.txt",
+            (WPP.format(cpu=0, tid=1, s=1, ms=1, n=1) + " caf\u00e9\n").encode() * 3 + b"\xff\n",
+        ),
+    ]
+    expected = pl.concat([read_trace(p).events.collect() for p in paths if p.name != "bad.txt"])
+    failures = []
+    for ipc, name in ((False, "out.parquet"), (True, "out.arrow")):
+        traces = [stream_trace(p, chunk_lines=4) for p in paths]
+        out = tmp_path / name
+        written = write_events(traces, out, ipc=ipc, failed=failures.append)
+        got = pl.read_ipc(out) if ipc else pl.read_parquet(out)
+        assert got.equals(expected)
+        assert written.events == expected.height
+        assert written.failed == 1
+    assert [f.path for f in failures] == [str(paths[2])] * 2
+
+
+# --- the fast paths against the general record regexes ------------------------------------
+def _wpp_both(lines: list[str], tz: str = "UTC") -> tuple[pl.DataFrame, pl.DataFrame]:
+    decoder = WppDecoder("t", ParseOptions(tz=tz))
+    frame = pl.DataFrame(
+        {
+            "group": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64),
+            "line": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt32),
+            "text": lines,
+        }
+    ).lazy()
+    return decoder._fast(frame).collect(), decoder._general(frame).collect()
+
+
+_hex = st.text("0123456789abcdefABCDEF", min_size=1, max_size=8)
+_component = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="]"))
+_message = st.text(st.characters(exclude_characters="\n\r"), max_size=40)
+
+
+@HOSTILE_SETTINGS
+@given(
+    cpu=st.integers(0, 99999),
+    pid=_hex,
+    tid=_hex,
+    month=st.integers(0, 19),
+    day=st.integers(0, 39),
+    year=st.sampled_from([1679, 1700, 1999, 2025, 2261]),
+    hms=st.tuples(st.integers(0, 29), st.integers(0, 69), st.integers(0, 69)),
+    frac=st.text("0123456789", max_size=9),
+    component=_component,
+    message=_message,
+    tz=st.sampled_from(["UTC", "America/Los_Angeles"]),
+)
+def test_wpp_fast_path_equals_the_record_regex(
+    cpu, pid, tid, month, day, year, hms, frac, component, message, tz
+):
+    stamp = f"{month:02d}/{day:02d}/{year}-{hms[0]:02d}:{hms[1]:02d}:{hms[2]:02d}"
+    stamp += f".{frac}" if frac else ""
+    line = f"[{cpu}]{pid}.{tid}::{stamp} [{component}]{message}"
+    assert pl.select(pl.lit(line).str.contains(FAST_SHAPE)).item()
+    fast, general = _wpp_both([line], tz)
+    assert fast.equals(general), (fast.row(0), general.row(0))
+
+
+def test_wpp_fast_shape_turns_away_what_it_cannot_split():
+    for line in (
+        "[0]0004.0001::03/14/2025-09:26:01.001  [d]two spaces",
+        "[0]0004.0001::03/14/2300-09:26:01.001 [d]year out of range",
+        "[0]0004.0001::3/14/2025-09:26:01.001 [d]one-digit month",
+        "[0]0004.0001::03/14/2025-09:26:01.0010000000 [d]ten digits",
+        "[0]0004.0001::03/14/2025-09:26:01.001 [d\u00e9]non-ASCII component",
+        "[0]0004.0001::03/14/2025-09:26:01.001 no component",
+        " [0]0004.0001::03/14/2025-09:26:01.001 [d]leading space",
+    ):
+        assert not pl.select(pl.lit(line).str.contains(FAST_SHAPE)).item(), line
+
+
+def _csv_both(rows: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    decoder = CsvDecoder("t", [CSV_HEADER], ParseOptions())
+    frame = pl.DataFrame(
+        {
+            "seq": pl.Series(range(len(rows)), dtype=pl.UInt64),
+            "line": pl.Series(range(2, len(rows) + 2), dtype=pl.UInt32),
+            "text": rows,
+        }
+    )
+    plain = frame.select(pl.col("text").str.contains(decoder.plain_row)).to_series()
+    frame = frame.filter(plain)
+    return (decoder._plain(frame.lazy()).collect(), decoder._general(frame.lazy()).collect())
+
+
+_value = st.one_of(
+    st.text(st.sampled_from(' \tab,"x'), max_size=8),
+    st.text(st.sampled_from(" \tab,x"), max_size=6).map(lambda t: f'"{t}"'),
+    st.text(st.sampled_from(" \tabx"), max_size=6).map(lambda t: f' "{t}" '),
+)
+
+
+@HOSTILE_SETTINGS
+@given(
+    values=st.lists(_value, max_size=6),
+    fixed=st.lists(st.text(st.sampled_from(" \t0x1Fa"), max_size=5), min_size=20, max_size=20),
+)
+def test_tracerpt_plain_path_equals_the_row_regex(values, fixed):
+    row = ",".join(fixed[:19]) + (("," + ",".join(values)) if values else "")
+    plain, general = _csv_both([row])
+    assert plain.equals(general), (row, plain.rows(), general.rows())
+
+
+def test_tracerpt_plain_path_on_the_generated_rows():
+    rng = random.Random(7)
+    rows = [csv_row(rng, i) for i in range(400)]
+    plain, general = _csv_both(rows)
+    assert plain.height > 100
+    assert plain.equals(general)
+
+
+def test_utf16_and_bom_inputs_stream_to_the_same_events(write):
+    text = wpp_trace(random.Random(3), 20)
+    for name, data in (
+        ("u16.txt", codecs.BOM_UTF16_LE + text.encode("utf-16-le")),
+        ("bom.txt", codecs.BOM_UTF8 + text.encode()),
+    ):
+        assert_same(write(name, data), 3)
