@@ -515,7 +515,9 @@ class Result:
                 raise ValueError(f"{what} {text!r}: {exc}") from None
 
         local = {name: parse(text, f"define {name!r}") for name, text in defines.items()}
-        resolver = Resolver(local, self.rules.defines, self._auditor.maps.kinds)
+        resolver = Resolver(
+            local, self.rules.defines, self._auditor.maps.kinds, self.rules.machines
+        )
 
         def resolve(text: str, what: str) -> Node:
             try:

@@ -8,6 +8,7 @@ the latest not-q; the index of that latest p is the witness kept as evidence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
 from typing import Any
@@ -15,7 +16,20 @@ from typing import Any
 import polars as pl
 
 from auditor.findings import EVIDENCE_DTYPE, FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
-from auditor.rulelang.syntax import And, Atom, Elapsed, Node, Not, Once, Or, Prev, Since
+from auditor.rulelang.syntax import (
+    And,
+    Atom,
+    Elapsed,
+    InState,
+    Machine,
+    MachineEvent,
+    Node,
+    Not,
+    Once,
+    Or,
+    Prev,
+    Since,
+)
 from auditor.ruleset import Rule, RuleSet
 from auditor.vocabulary import Kind
 
@@ -23,12 +37,16 @@ GROUP = ["trace", "adapter"]
 _I = pl.col("__i")
 _G0 = pl.col("__g0")
 _TSK = pl.col("__tsk")
+# The synthetic trace.end row's text, shown where a finding is anchored at it.
+END_TEXT = "(end of trace)"
 
 
-def prepare(timeline: pl.DataFrame) -> pl.DataFrame:
+def prepare(timeline: pl.DataFrame, last_lines: Mapping[str, int] | None = None) -> pl.DataFrame:
     """Add one ``trace.end`` row per (trace, adapter), sort, and index rows.
 
-    ``timeline`` holds attributed lifecycle events with the ``__tsk`` sort key.
+    ``timeline`` holds attributed lifecycle events with the ``__tsk`` sort key;
+    ``last_lines`` gives each trace's last physical line, where a finding anchored at the
+    end of the trace points (null when unknown).
     """
     ends = (
         timeline.group_by(GROUP)
@@ -47,6 +65,10 @@ def prepare(timeline: pl.DataFrame) -> pl.DataFrame:
             pl.col("__trace_ts").alias("ts"),
             pl.col("__trace_seq").alias("seq"),
             pl.lit(Kind.TRACE_END.value).alias("kind"),
+            pl.lit(END_TEXT).alias("message"),
+            pl.col("trace")
+            .replace_strict(dict(last_lines or {}), default=None, return_dtype=pl.UInt32)
+            .alias("line"),
         )
     )
     frame = pl.concat([timeline, ends], how="diagonal_relaxed")
@@ -80,8 +102,62 @@ class Compiler:
         last_t = pl.when(cond).then(_TSK).otherwise(None).forward_fill()
         return pl.when(last_i >= _G0).then(last_t).otherwise(None)
 
+    def transition(self, machine: Machine) -> pl.Expr:
+        """True at events that are a row of the machine's table."""
+        return pl.any_horizontal(*(self.expr(t.on) for t in machine.transitions))
+
+    def moved(self, machine: Machine) -> pl.Expr:
+        """True at events that move the machine (rows with a target)."""
+        rows = [self.expr(t.on) for t in machine.transitions if t.target is not None]
+        return pl.any_horizontal(*rows) if rows else pl.lit(False)
+
+    def state_after(self, machine: Machine) -> pl.Expr:
+        """The state after each event: the target of the latest moving row, forward-filled."""
+        moves = [t for t in machine.transitions if t.target is not None]
+        if not moves:
+            return pl.lit(machine.initial, pl.String)
+        target = pl.when(self.expr(moves[0].on)).then(pl.lit(moves[0].target))
+        for t in moves[1:]:
+            target = target.when(self.expr(t.on)).then(pl.lit(t.target))
+        filled = target.otherwise(pl.lit(None, pl.String)).forward_fill()
+        known = self.last_index(self.moved(machine)).is_not_null()
+        return pl.when(known).then(filled).otherwise(pl.lit(machine.initial, pl.String))
+
+    def state_before(self, machine: Machine) -> pl.Expr:
+        return (
+            pl.when(_I > _G0)
+            .then(self.state_after(machine).shift(1))
+            .otherwise(pl.lit(machine.initial, pl.String))
+        )
+
+    def invalid(self, machine: Machine) -> pl.Expr:
+        before = self.state_before(machine)
+        first = machine.transitions[0]
+        allowed = pl.when(self.expr(first.on)).then(before.is_in(list(first.sources)))
+        for t in machine.transitions[1:]:
+            allowed = allowed.when(self.expr(t.on)).then(before.is_in(list(t.sources)))
+        return (
+            self.transition(machine) & before.is_not_null() & ~allowed.otherwise(True)
+        ).fill_null(False)
+
+    def machine_witness(self, node: InState | MachineEvent) -> pl.Expr:
+        """The transition that set the state this node judges (for ``invalid``: the one
+        before the event)."""
+        last = self.last_index(self.moved(node.machine))
+        if isinstance(node, InState):
+            return last
+        return pl.when(_I > _G0).then(last.shift(1)).otherwise(None)
+
     def expr(self, node: Node) -> pl.Expr:
         match node:
+            case InState(machine, op, state):
+                after = self.state_after(machine)
+                holds = after == state if op == "==" else after != state
+                return holds.fill_null(False)
+            case MachineEvent(machine, "transition"):
+                return self.transition(machine)
+            case MachineEvent(machine, _):
+                return self.invalid(machine)
             case Atom(kind, None, _):
                 return (pl.col("kind") == kind).fill_null(False)
             case Atom(kind, "==", value):
@@ -135,6 +211,8 @@ class Compiler:
                     visit(p)
                 case Prev(p):
                     visit(p)
+                case InState() | MachineEvent(_, "invalid"):
+                    out[self.witness_name(n)] = self.machine_witness(n)
                 case And(a, b):
                     visit(a)
                     visit(b)
@@ -170,6 +248,10 @@ def _collect_rows(
             if row - 1 >= g0:
                 out.add(row - 1)
                 _collect_rows(p, row - 1, g0, cols, comp, out)
+        case InState() | MachineEvent(_, "invalid"):
+            witness = cols[comp.witness_name(node)][row]
+            if witness is not None:
+                out.add(int(witness))
         case And(a, b):
             _collect_rows(a, row, g0, cols, comp, out)
             _collect_rows(b, row, g0, cols, comp, out)
@@ -204,8 +286,11 @@ def evaluate_rule(
     )
     not_evaluable: list[dict[str, Any]] = []
     if requires:
+        # Only real anchors count: an adapter whose only anchor is the synthetic
+        # trace.end gave the rule nothing to judge, so nothing was left unjudged.
+        real_anchor = pl.col("__on") & (pl.col("kind") != Kind.TRACE_END.value).fill_null(True)
         per_group = work.group_by(GROUP, maintain_order=True).agg(
-            pl.col("__on").any(),
+            real_anchor.any().alias("__on"),
             *[pl.col(f"__req{index}_{k}").any() for k in range(len(requires))],
         )
         for row in per_group.iter_rows(named=True):  # one row per adapter, not per event
@@ -227,7 +312,11 @@ def evaluate_rule(
                 )
     # Timestamps travel as int ns: Python datetimes would cut them to microseconds.
     work = work.with_columns(pl.col("ts").cast(pl.Int64).alias("__ts_ns"))
-    hits = work.filter(pl.col("__on") & pl.col("__when"))
+    evaluable = pl.lit(True)
+    for k in range(len(requires)):
+        # A rule is judged only on adapters where each of its requirements held once.
+        evaluable = evaluable & pl.col(f"__req{index}_{k}").any().over(GROUP)
+    hits = work.filter(pl.col("__on") & pl.col("__when") & evaluable)
     if hits.is_empty():
         return [], not_evaluable
     evidence_cols = [c for c in work.columns if c.startswith(("__w", "__t"))]

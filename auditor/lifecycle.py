@@ -4,14 +4,19 @@ Many lifecycle lines (an AutoConfig state change, a bare ``---> MPHaltEx``) name
 adapter. They are attributed as the design brief says: to the only adapter if the
 trace names one; otherwise to the last adapter seen on the same (pid, tid); otherwise
 they stay unattributed, are counted, and take no part in the rules. A trace that names
-no adapter at all is one implicit timeline (adapter null).
+no adapter at all is one implicit timeline (adapter null). Trace-wide events (the
+logger's lost-event records) concern every adapter, so one without an adapter joins
+each adapter's timeline.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from auditor.vocabulary import Kind
+
 ORDER = ["trace", "__tsk", "seq"]
+TRACE_WIDE = (Kind.TRACE_LOST.value,)
 
 
 def sort_key() -> pl.Expr:
@@ -43,8 +48,30 @@ def attribute(classified: pl.DataFrame) -> pl.DataFrame:
         pl.col("adapter"),
         pl.when(pl.col("__named") == 1).then(pl.col("__only")).otherwise(by_thread),
     )
+    wide = pl.col("adapter").is_null() & pl.col("kind").is_in(TRACE_WIDE)
+    frame = frame.with_columns(
+        pl.when(wide & (pl.col("__named") > 1)).then(None).otherwise(filled).alias("__filled"),
+        pl.when(wide & (pl.col("__named") > 1))
+        .then(named.unique().sort().over("trace", mapping_strategy="join"))
+        .otherwise(None)
+        .alias("__every"),
+    )
+    frame = frame.with_columns(
+        pl.coalesce(pl.col("__filled"), pl.col("__every").list.first()).alias("__filled")
+    )
+    spread = frame.filter(pl.col("__every").list.len() > 1).with_columns(
+        pl.col("__every").list.slice(1).alias("__every")
+    )
+    if spread.height:
+        extra = (
+            spread.explode("__every")
+            .with_columns(pl.col("__every").alias("__filled"))
+            .with_columns(pl.lit(None).cast(frame.schema["__every"]).alias("__every"))
+        )
+        frame = pl.concat([frame, extra]).sort([*ORDER, "__filled"], nulls_last=False)
+    filled = pl.col("__filled")
     return frame.with_columns(
         filled.alias("adapter"),
         (pl.col("adapter").is_null() & filled.is_not_null()).alias("adapter_inferred"),
         (filled.is_null() & (pl.col("__named") > 1)).alias("unattributed"),
-    ).drop("__named", "__only", "__by_thread")
+    ).drop("__named", "__only", "__by_thread", "__filled", "__every")

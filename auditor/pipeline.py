@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -165,7 +165,9 @@ class Auditor:
             if lifecycles
             else pl.DataFrame(schema=LIFECYCLE_SCHEMA)
         )
-        attributed = attribute(classified)
+        attributed, timeline, evaluation = judge(
+            classified, self.rules, {s.path: s.lines for s in summaries if s.error is None}
+        )
         per_trace = attributed.group_by("trace").agg(
             pl.col("unattributed").sum().alias("unattributed"),
             pl.col("adapter")
@@ -178,8 +180,6 @@ class Auditor:
         summaries = [
             _with_counts(s, counts.get(s.path)) if s.error is None else s for s in summaries
         ]
-        timeline = engine.prepare(attributed.filter(~pl.col("unattributed")))
-        evaluation = engine.evaluate(timeline, self.rules)
         applied = self.suppressions.apply(evaluation.findings)
         return AuditResult(
             traces=summaries,
@@ -195,6 +195,19 @@ class Auditor:
             unused_suppressions=applied.unused,
             expired_suppressions=self.suppressions.expired,
         )
+
+
+def judge(
+    classified: pl.DataFrame, rules: RuleSet, last_lines: Mapping[str, int] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, engine.Evaluation]:
+    """Attribute classified events to adapters, build the timelines, evaluate the rules.
+
+    Returns the attributed events (with ``unattributed`` flags), the prepared timelines
+    the rules ran on, and the evaluation. ``last_lines``: each trace's line count.
+    """
+    attributed = attribute(classified)
+    timeline = engine.prepare(attributed.filter(~pl.col("unattributed")), last_lines)
+    return attributed, timeline, engine.evaluate(timeline, rules)
 
 
 def _with_counts(summary: TraceSummary, row: dict[str, object] | None) -> TraceSummary:

@@ -24,11 +24,15 @@ from auditor.problems import (
     table_lines,
 )
 from auditor.rulelang.syntax import (
+    MACHINE_EVENTS,
     MAX_DEPTH,
     And,
     Atom,
     Elapsed,
     FormulaError,
+    InState,
+    Machine,
+    MachineEvent,
     Node,
     Not,
     Once,
@@ -36,9 +40,11 @@ from auditor.rulelang.syntax import (
     Prev,
     Ref,
     Since,
+    Transition,
     check_depth,
     parse_formula,
 )
+from auditor.scenario import ScenarioError, parse_scenario
 
 
 class Severity(StrEnum):
@@ -65,12 +71,17 @@ class Rule:
     requires: tuple[tuple[str, Node], ...] = ()  # (text, formula): evaluable only if each held once
     message: str | None = None
     description: str = ""
+    # Scenarios (auditor.scenario) where the rule fires / does not: shown by `rules
+    # explain`, and run against the engine by the rule tests.
+    fires: str | None = None
+    passes: str | None = None
 
 
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     defines: Mapping[str, Node] = field(default_factory=dict)  # built-in pack's, resolved
+    machines: Mapping[str, Machine] = field(default_factory=dict)  # built-in pack's
 
     def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> RuleSet:
         chosen, dropped = set(select), set(ignore)
@@ -86,8 +97,19 @@ class RuleSet:
         rules = tuple(
             r for r in self.rules if (not chosen or r.id in chosen) and r.id not in dropped
         )
-        return RuleSet(rules, self.defines)
+        return RuleSet(rules, self.defines, self.machines)
 
+
+@dataclass(frozen=True)
+class RuleFile:
+    rules: list[Rule]
+    defines: dict[str, Node]  # this file's own, resolved
+    machines: dict[str, Machine]  # this file's own
+
+
+# The halt page's three rules: ids, severities and semantics pinned by the design brief
+# (CI systems gate on them); the rest of the built-in pack may grow.
+PINNED_RULE_IDS = ("halt-without-disconnect", "halt-radio-left-on", "radio-on-before-initialize")
 
 _RULE_KEYS = {
     "id",
@@ -99,19 +121,143 @@ _RULE_KEYS = {
     "requires",
     "message",
     "description",
+    "examples",
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_MACHINE_KEYS = {"title", "source", "description", "states", "initial", "transitions"}
+_TRANSITION_KEYS = {"on", "from", "to"}
+_MACHINE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _header_line(text: str, table: str) -> int | None:
+    found = re.search(r"^[ \t]*\[[ \t]*" + re.escape(table) + r"[ \t]*\]", text, re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def _row_line(text: str, start: int | None, on_text: str) -> int | None:
+    """The line of a transition row: the first line after the header quoting its ``on``."""
+    if start is None:
+        return None
+    for offset, line in enumerate(text.splitlines()[start - 1 :]):
+        if offset and re.match(r"^\s*\[", line):
+            break
+        if on_text and on_text in line and re.search(r"\bon\s*=", line):
+            return start + offset
+    return start
+
+
+def _parse_machines(
+    doc: dict[str, object],
+    text: str,
+    path: str,
+    resolver: Resolver,
+    problems: list[Problem],
+) -> dict[str, Machine]:
+    """The ``[machine.NAME]`` tables of one rule file: state tables written as data."""
+    raw_machines = doc.get("machine", {})
+    if not isinstance(raw_machines, dict):
+        problems.append(Problem(path, None, None, "[machine.NAME] tables expected"))
+        return {}
+    machines: dict[str, Machine] = {}
+    for name, raw in raw_machines.items():
+        start = _header_line(text, f"machine.{name}")
+
+        def problem(
+            key: str | None,
+            message: str,
+            line: int | None = None,
+            start: int | None = start,
+            name: str = name,
+        ) -> None:
+            if line is None:
+                line = key_line(text, start, key) if key else start
+            problems.append(Problem(path, line, None, f"machine {name!r}: {message}"))
+
+        if not _MACHINE_NAME.match(name) or name in resolver.kinds:
+            problem(None, "a machine name is a plain word that is not a kind")
+            continue
+        if not isinstance(raw, dict):
+            problem(None, "must be a table")
+            continue
+        for key in sorted(set(raw) - _MACHINE_KEYS):
+            problem(key, f"unknown key {key!r} (expected {', '.join(sorted(_MACHINE_KEYS))})")
+        states = raw.get("states")
+        if (
+            not isinstance(states, list)
+            or not states
+            or not all(isinstance(x, str) and x for x in states)
+        ):
+            problem("states", "states must be a non-empty list of names")
+            continue
+        if len(set(states)) != len(states):
+            problem("states", "a state is listed twice")
+        initial = raw.get("initial")
+        if initial is not None and initial not in states:
+            problem("initial", f"initial state {initial!r} is not one of the states")
+        rows = raw.get("transitions")
+        if not isinstance(rows, list) or not rows:
+            problem(
+                "transitions", "transitions must be a list of { on, from, to } rows (to optional)"
+            )
+            continue
+        transitions: list[Transition] = []
+        for row in rows:
+            if not isinstance(row, dict):
+                problem("transitions", "each transition is a table { on, from, to }")
+                continue
+            on_text = row.get("on")
+            line = _row_line(text, start, on_text if isinstance(on_text, str) else "")
+            for key in sorted(set(row) - _TRANSITION_KEYS):
+                problem(None, f"unknown key {key!r} in a transition (expected on, from, to)", line)
+            sources = row.get("from")
+            if isinstance(sources, str):
+                sources = [sources]
+            target = row.get("to")
+            named = [*(sources or []), *([] if target is None else [target])]
+            bad = [x for x in named if not isinstance(x, str) or x not in states]
+            if not isinstance(sources, list) or not sources or bad:
+                shown = ", ".join(repr(x) for x in bad) or "nothing"
+                problem(None, f"from/to must name states of this machine (got {shown})", line)
+                continue
+            if not isinstance(on_text, str):
+                problem(None, 'a transition needs on = "formula"', line)
+                continue
+            try:
+                on = resolver.resolve(parse_formula(on_text))
+            except FormulaError as exc:
+                column = file_column(text, line, on_text, exc.column)
+                problems.append(
+                    Problem(path, line, column, f"machine {name!r}: in 'on': {exc.message}")
+                )
+                continue
+            transitions.append(
+                Transition(on, on_text, tuple(sources), None if target is None else str(target))
+            )
+        if len(transitions) == len(rows):
+            machines[name] = Machine(
+                name=name,
+                states=tuple(states),
+                transitions=tuple(transitions),
+                initial=initial if isinstance(initial, str) else None,
+                origin=f"{path}:{start}" if start else path,
+            )
+    return machines
 
 
 class Resolver:
     """Replaces names with kinds or define bodies; detects cycles and unknown names."""
 
     def __init__(
-        self, local: Mapping[str, Node], inherited: Mapping[str, Node], kinds: frozenset[str]
+        self,
+        local: Mapping[str, Node],
+        inherited: Mapping[str, Node],
+        kinds: frozenset[str],
+        machines: Mapping[str, Machine] | None = None,
     ):
         self.local = local
         self.inherited = inherited
         self.kinds = kinds
+        self.machines = machines or {}
         self.done: dict[str, Node] = {}
 
     def define(self, name: str, stack: tuple[str, ...] = ()) -> Node:
@@ -138,11 +284,34 @@ class Resolver:
                     return self.inherited[name]
                 if name in self.kinds:
                     return Atom(name)
+                machine, _, what = name.rpartition(".")
+                if machine in self.machines and what in MACHINE_EVENTS:
+                    return MachineEvent(self.machines[machine], what)
+                if name in self.machines:
+                    states = self.machines[name].states
+                    raise FormulaError(
+                        f"{name!r} is a state machine: compare it with a state, e.g. "
+                        f"{name} == {states[0]!r}, or use {name}.transition / {name}.invalid",
+                        column,
+                    )
+                machine_names = [f"{m}.{w}" for m in self.machines for w in MACHINE_EVENTS]
                 hint = difflib.get_close_matches(
-                    name, [*self.local, *self.inherited, *self.kinds], n=1
+                    name, [*self.local, *self.inherited, *self.kinds, *machine_names], n=1
                 )
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise FormulaError(f"unknown kind or define {name!r}{extra}", column)
+            case Atom(kind, op, value) if kind in self.machines and op is not None:
+                machine = self.machines[kind]
+                if value not in machine.states:
+                    hint = difflib.get_close_matches(str(value), machine.states, n=1)
+                    extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                    raise FormulaError(
+                        f"{kind!r} has no state {value!r}{extra}; "
+                        f"its states: {', '.join(machine.states)}"
+                    )
+                return InState(machine, op, str(value))
+            case InState() | MachineEvent():
+                return node
             case Atom(kind, _, _):
                 if kind in self.local or kind in self.inherited:
                     raise FormulaError(f"{kind!r} is a define; only kinds compare with a value")
@@ -174,11 +343,21 @@ def parse_rules(
     *,
     kinds: frozenset[str],
     inherited: Mapping[str, Node] | None = None,
-) -> tuple[list[Rule], dict[str, Node]]:
-    """Parse one rule file; return its rules and its own resolved defines."""
+    machines: Mapping[str, Machine] | None = None,
+) -> RuleFile:
+    """Parse one rule file: its rules, its own resolved defines and its state machines.
+
+    ``inherited`` and ``machines`` are the built-in pack's, visible to every file. A
+    transition's ``on`` is written with kinds and inherited defines only, so machines and
+    defines cannot refer to each other in a circle.
+    """
     inherited = inherited or {}
     problems: list[Problem] = []
     doc = load_toml(text, path)
+    own_machines = _parse_machines(
+        doc, text, path, Resolver({}, inherited, kinds, machines), problems
+    )
+    all_machines = {**(machines or {}), **own_machines}
 
     def define_line(name: str) -> int | None:
         found = re.search(r"^[ \t]*" + re.escape(name) + r"[ \t]*=", text, re.MULTILINE)
@@ -206,7 +385,7 @@ def parse_rules(
                     f"define {name!r}: {exc.message}",
                 )
             )
-    resolver = Resolver(local, inherited, kinds)
+    resolver = Resolver(local, inherited, kinds, all_machines)
     resolved_defines: dict[str, Node] = {}
     for name in local:
         try:
@@ -219,7 +398,7 @@ def parse_rules(
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
         raise ConfigError([Problem(path, None, None, "'rule' must be an array of [[rule]] tables")])
-    unknown_tables = sorted(set(doc) - {"define", "rule"})
+    unknown_tables = sorted(set(doc) - {"define", "rule", "machine"})
     for key in unknown_tables:
         problems.append(Problem(path, None, None, f"unknown top-level key {key!r}"))
     headers = table_lines(text, "rule")
@@ -285,6 +464,17 @@ def parse_rules(
         for key in ("title", "source", "message", "description"):
             if key in raw and not isinstance(raw[key], str):
                 problem(key, f"{rule_id}: {key} must be a string")
+        examples = raw.get("examples", {})
+        if not isinstance(examples, dict) or set(examples) - {"fires", "passes"}:
+            problem("examples", f'{rule_id}: examples = {{ fires = "...", passes = "..." }}')
+            examples = {}
+        for key, scenario in examples.items():
+            try:
+                if not isinstance(scenario, str):
+                    raise ScenarioError(1, "an example is a string of events")
+                parse_scenario(scenario, kinds)
+            except ScenarioError as exc:
+                problem("examples", f"{rule_id}: examples.{key}: {exc}")
         if "on" not in formulas or "when" not in formulas:
             continue
         rules.append(
@@ -301,11 +491,13 @@ def parse_rules(
                 requires=tuple(requires),
                 message=raw.get("message") if isinstance(raw.get("message"), str) else None,
                 description=str(raw.get("description", "")),
+                fires=examples.get("fires") if isinstance(examples.get("fires"), str) else None,
+                passes=examples.get("passes") if isinstance(examples.get("passes"), str) else None,
             )
         )
     if problems:
         raise ConfigError(problems)
-    return rules, resolved_defines
+    return RuleFile(rules, resolved_defines, own_machines)
 
 
 def _builtin_files() -> list[tuple[str, str]]:
@@ -324,11 +516,15 @@ def load_rules(
     problems: list[Problem] = []
     rules: list[Rule] = []
     builtin_defines: dict[str, Node] = {}
+    builtin_machines: dict[str, Machine] = {}
     if builtin:
         for path, text in _builtin_files():
-            file_rules, defines = parse_rules(text, path, kinds=kinds, inherited=builtin_defines)
-            rules.extend(file_rules)
-            builtin_defines.update(defines)
+            parsed = parse_rules(
+                text, path, kinds=kinds, inherited=builtin_defines, machines=builtin_machines
+            )
+            rules.extend(parsed.rules)
+            builtin_defines.update(parsed.defines)
+            builtin_machines.update(parsed.machines)
     for user_path in user_paths:
         path = str(user_path)
         try:
@@ -337,11 +533,13 @@ def load_rules(
             problems.append(Problem(path, None, None, f"cannot read rule file: {exc}"))
             continue
         try:
-            file_rules, _ = parse_rules(text, path, kinds=kinds, inherited=builtin_defines)
+            parsed = parse_rules(
+                text, path, kinds=kinds, inherited=builtin_defines, machines=builtin_machines
+            )
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        rules.extend(file_rules)
+        rules.extend(parsed.rules)
     ids: dict[str, str] = {}
     for rule in rules:
         if rule.id in ids and ids[rule.id] != rule.origin:
@@ -356,4 +554,4 @@ def load_rules(
         ids.setdefault(rule.id, rule.origin)
     if problems:
         raise ConfigError(problems)
-    return RuleSet(tuple(rules), builtin_defines)
+    return RuleSet(tuple(rules), builtin_defines, builtin_machines)

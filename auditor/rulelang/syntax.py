@@ -91,7 +91,57 @@ class Elapsed:
     duration_ns: int
 
 
-Node = Ref | Atom | Not | And | Or | Since | Once | Prev | Elapsed
+@dataclass(frozen=True)
+class Transition:
+    """One row of a state table: at an event where ``on`` holds, from ``sources`` to
+    ``target``; a row without target only checks the state (an OID request, say)."""
+
+    on: Node
+    on_text: str
+    sources: tuple[str, ...]
+    target: str | None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A state table, such as the NDIS adapter states, written as data in a rule file.
+
+    The row whose ``on`` holds first decides an event's target; the target never depends
+    on the state before, which is what lets the state be a forward fill over the column
+    rather than a loop. The state before an event is only judged: a handler called from a
+    state outside its row's ``sources`` is an invalid transition (and the state still moves
+    to the target, as the handler ran). Until the first transition the state is
+    ``initial``, or unknown when none is given (a trace that starts mid-life).
+    """
+
+    name: str
+    states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    initial: str | None = None
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class InState:
+    """``ndis == 'Running'``: the machine's state after this event (unknown: false)."""
+
+    machine: Machine
+    op: str
+    state: str
+
+
+@dataclass(frozen=True)
+class MachineEvent:
+    """``ndis.transition`` (the event is a row of the table) or ``ndis.invalid`` (a row
+    reached from a known state outside its sources)."""
+
+    machine: Machine
+    what: str
+
+
+MACHINE_EVENTS = ("transition", "invalid")
+
+Node = Ref | Atom | Not | And | Or | Since | Once | Prev | Elapsed | InState | MachineEvent
 
 _UNITS = {
     "ns": 1,

@@ -217,7 +217,7 @@ message = "radio on for $adapter"
 on = "radio == 'on'"
 when = "once(disassoc) | once(halt.begin)"
 """
-    rules, _ = parse_rules(text, "user.toml", kinds=KINDS)
+    rules = parse_rules(text, "user.toml", kinds=KINDS).rules
     frame = prepared([("disassoc", None, "A"), ("radio", "on", "A")])
     from auditor.ruleset import RuleSet
 
