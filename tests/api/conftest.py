@@ -7,6 +7,11 @@ from pathlib import Path
 import pytest
 
 import auditor
+from auditor.ruleset import PINNED_RULE_IDS
+
+# The API tests exercise the Result, not the rule pack: the three pinned rules keep their
+# expectations stable as the pack grows (tests/samples checks every rule on the samples).
+PINNED = list(PINNED_RULE_IDS)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
@@ -17,9 +22,9 @@ NORTHWIND_MAP = SAMPLES / "northwind-rf.map.toml"
 
 @pytest.fixture(scope="module")
 def proseware() -> auditor.Result:
-    return auditor.audit(PROSEWARE)
+    return auditor.audit(PROSEWARE, select=PINNED)
 
 
 @pytest.fixture(scope="module")
 def northwind() -> auditor.Result:
-    return auditor.audit(NORTHWIND, maps=[NORTHWIND_MAP])
+    return auditor.audit(NORTHWIND, maps=[NORTHWIND_MAP], select=PINNED)

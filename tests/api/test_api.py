@@ -17,7 +17,7 @@ import pytest
 import auditor
 from auditor import api
 from parsers import EVENT_SCHEMA
-from tests.api.conftest import NORTHWIND, NORTHWIND_MAP, PROSEWARE, SAMPLES
+from tests.api.conftest import NORTHWIND, NORTHWIND_MAP, PINNED, PROSEWARE, SAMPLES
 
 # --- the package's public names -----------------------------------------------------------
 
@@ -152,7 +152,7 @@ def test_evidence_is_one_row_per_evidence_line(
 
 def test_accounting_has_one_row_per_trace_and_names_unreadable_ones(tmp_path: Path) -> None:
     missing = tmp_path / "gone.txt"
-    result = auditor.audit([PROSEWARE, missing])
+    result = auditor.audit([PROSEWARE, missing], select=PINNED)
     accounting = result.accounting
     assert accounting.get_column("trace").to_list() == [str(PROSEWARE), str(missing)]
     good, bad = accounting.rows(named=True)

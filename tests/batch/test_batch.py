@@ -20,14 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
 
 RADIO_LEFT_ON = """\
-[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]<--- MPInitializeEx Adapter=A1 Status = 0x00000000
 [0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
 [0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
 [0]0004.0010::06/06/2025-12:00:03.100 [wlan]<--- MPHaltEx Adapter=A1
 """
 # The same cycle, the radio turned off inside the halt: no finding.
 CLEAN = """\
-[0]0004.0010::06/06/2025-12:00:00.000 [wlan]---> MPInitializeEx Adapter=A1
+[0]0004.0010::06/06/2025-12:00:00.000 [wlan]<--- MPInitializeEx Adapter=A1 Status = 0x00000000
 [0]0004.0010::06/06/2025-12:00:01.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1
 [0]0004.0010::06/06/2025-12:00:03.000 [wlan]---> MPHaltEx Adapter=A1
 [0]0004.0010::06/06/2025-12:00:03.050 [wlan]Set OID_DOT11_NIC_POWER_STATE: FALSE Adapter=A1
