@@ -415,6 +415,86 @@ def generate(
     return Generated(events, len(lifecycle), line - 1, sorted(expected) if adapters > 1 else None)
 
 
+# --- tracerpt CSV --------------------------------------------------------------------------
+TRACERPT_HEADER = (
+    "Event Name,       Type,     Event ID,    Version,    Channel,      Level,     Opcode,"
+    "       Task,            Keyword,        PID,        TID,     Processor Number,  "
+    "Instance ID,   Parent Instance ID,                              Activity ID,          "
+    "            Related Activity ID,           Clock-Time, Kernel(ms),   User(ms), User Data"
+)
+_TRACERPT_ROW = (
+    "{provider:>22},{type:>11},{eid:>13},          0,          0,{level:>11},{type:>11},"
+    "{task:>11}, 0x8000000000000000, 0x{pid:08X}, 0x{tid:08X},{cpu:>21},             ,"
+    "                     ,   {{{{00000000-0000-0000-0000-000000000000}}}},                    "
+    "                     ,   {clock},{kernel:>11},{user:>11}, {data}"
+)
+
+
+def _tracerpt_payload(rng: random.Random) -> str:
+    """User Data as tracerpt writes it: quoted strings and bare numbers, ragged."""
+    r = rng.random()
+    if r < 0.35:
+        return (
+            f'"Tx NBL=0xFFFF{rng.randrange(0xC000_0000_0000, 0xCFFF_FFFF_FFFF):012X}", '
+            f"{rng.randint(1, 4)}, {rng.randint(60, 1500)}, 0"
+        )
+    if r < 0.65:
+        return (
+            f'"Rx MSDU", {rng.randint(60, 1500)}, {rng.randint(-90, -30)}, '
+            f"{rng.choice((6, 54, 866, 1201))}"
+        )
+    if r < 0.8:
+        return f'"ISR", 0x{rng.randrange(1 << 16):08X}'
+    if r < 0.9:
+        return f'"{rng.choice(("RoamingAggressiveness", "MIMOPowerSaveMode", "ScanMode"))}", {rng.randint(0, 5)}'
+    return f'"---> MPInitializeEx", "Adapter=A{rng.randint(1, 4)}", "PCI\\VEN_8086&DEV_2725"'
+
+
+def generate_tracerpt(path: str | Path, events: int, seed: int = 1) -> int:
+    """A ``tracerpt -of CSV`` export of ``events`` data-path events; returns its line count.
+
+    Rows are padded like tracerpt's (space-aligned columns), Clock-Time is a FILETIME, PID
+    and TID are hex, and the User Data spills into 2 to 4 columns of quoted strings and
+    numbers. The first row is the ``EventTrace, Header`` event.
+    """
+    rng = random.Random(seed)
+    pool = [
+        _TRACERPT_ROW.format(
+            provider=rng.choice(("Contoso-Wifi-Miniport", "Microsoft-Windows-NDIS")),
+            type=rng.choice(("Info", "Start", "Stop")),
+            eid=rng.choice((100, 150, 10311, 5)),
+            level=rng.choice((4, 5)),
+            task=rng.choice(("Send", "Receive", "Interrupt", "Registry")),
+            pid=4,
+            tid=rng.choice((0x1A8, 0x1AC, 0xA3C)),
+            cpu=rng.randrange(8),
+            clock="{clock}",
+            kernel=rng.choice((0, 15)),
+            user=0,
+            data=_tracerpt_payload(rng).replace("{", "{{").replace("}", "}}"),
+        )
+        for _ in range(POOL)
+    ]
+    picks = [rng.randrange(POOL) for _ in range(100_003)]
+    clock = 133_685_475_401_120_000
+    header_event = (
+        "EventTrace,     Header,            0,          2,          0,          0,          0,"
+        "          0, 0x0000000000000000, 0x00000F24, 0x00000F28,                    0,       "
+        "      ,                     ,   {00000000-0000-0000-0000-000000000000},            "
+        f"                             ,   {clock},         15,          0, 65536, 131082, "
+        '22631, 8, "ContosoWifiTrace", "C:\\ProgramData\\Contoso\\wifi.etl"'
+    )
+    with open(path, "w", encoding="utf-8", newline="\r\n", buffering=1 << 22) as out:
+        out.write(TRACERPT_HEADER + "\n" + header_event + "\n")
+        for start in range(0, events, CHUNK_EVENTS):
+            parts: list[str] = []
+            for e in range(start, min(start + CHUNK_EVENTS, events)):
+                clock += 1000 + (e * 7919) % 2000
+                parts.append(pool[picks[e % len(picks)]].format(clock=clock))
+            out.write("\n".join(parts) + "\n")
+    return events + 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="output file (WPP text)")
