@@ -56,6 +56,9 @@ def load_toml(text: str, path: str) -> dict[str, Any]:
 def table_lines(text: str, table: str) -> list[int]:
     """1-based line numbers of each ``[[table]]`` header, in order.
 
+    Lines are counted as TOML counts them, by ``\\n`` alone (also in :func:`key_line` and
+    :func:`file_column`): a U+0085 or U+2028 inside a string must not shift the numbers.
+
     tomllib gives no positions, so the n-th entry of an array of tables is located by
     the n-th header in the text: enough to point a user at the right block.
     """
@@ -68,7 +71,7 @@ def key_line(text: str, start_line: int | None, key: str) -> int | None:
     if start_line is None:
         return None
     pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-    for offset, line in enumerate(text.splitlines()[start_line - 1 :]):
+    for offset, line in enumerate(text.split("\n")[start_line - 1 :]):
         if offset and re.match(r"^\s*\[", line):
             break
         if pattern.match(line):
@@ -80,7 +83,7 @@ def file_column(text: str, line: int | None, fragment: str, column: int | None) 
     """Turn a column inside a formula string into a column of the file line holding it."""
     if line is None or column is None:
         return None
-    lines = text.splitlines()
+    lines = text.split("\n")
     if not 0 < line <= len(lines):
         return None
     at = lines[line - 1].find(fragment)
