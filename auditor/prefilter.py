@@ -88,7 +88,11 @@ def required_literals(pattern: str) -> frozenset[str] | None:
 
 
 def escape_literal(text: str) -> str:
-    """Escape for Rust's regex syntax (any ASCII punctuation may be escaped there)."""
+    """Escape for Rust's regex syntax.
+
+    Any ASCII punctuation may be escaped there except ``<`` and ``>``: ``\\<`` and ``\\>``
+    are word-boundary assertions, so a literal ``--->`` must keep its ``>`` bare.
+    """
     return "".join(
-        "\\" + ch if (ch.isascii() and not ch.isalnum() and ch not in " _") else ch for ch in text
+        "\\" + ch if (ch.isascii() and not ch.isalnum() and ch not in " _<>") else ch for ch in text
     )
