@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SAMPLES := $(sort $(wildcard samples/*.txt samples/*.csv))
 SAMPLE_MAPS := $(addprefix --map ,$(sort $(wildcard samples/*.map.toml)))
 
-.PHONY: demo test lint unit bench clean browser
+.PHONY: demo test lint unit bench clean browser fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ test: browser lint unit
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_audit.py
+
+# The property tests (parsers, map and rule loaders, engine) for FUZZ_SECONDS in all, e.g.
+# `make fuzz FUZZ_SECONDS=600`: each test gets a share of the time, many more examples
+# than in `make test`. Failing examples stay in .hypothesis/ and are replayed first by the
+# next run; the exit status is non-zero on a failure. tests/conftest.py holds the budget.
+FUZZ_SECONDS ?= 600
+fuzz: $(VENV)/.installed-dev
+	TRACE_AUDITOR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m pytest -q -m hypothesis -p no:cacheprovider tests
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
