@@ -429,7 +429,8 @@ def rules_explain(
     rules: RulesOpt = None,
     maps: MapOpt = None,
 ) -> None:
-    """Show a rule's formula, source and meaning.
+    """Show a rule: formula, source, the kinds it needs, and the examples on which it
+    fires and passes (run through the engine, the finding marked).
 
     Example: trace-audit rules explain halt-radio-left-on
     """
@@ -440,20 +441,9 @@ def rules_explain(
     if found is None:
         known = ", ".join(r.id for r in auditor.rules.rules)
         raise Abort(f"unknown rule {rule_id!r} (known: {known})")
-    lines = [
-        f"{found.id} ({found.severity.value}): {found.title}",
-        f"source:   {found.source}",
-        f"defined:  {found.origin}",
-        f"on:       {found.on_text}",
-        f"when:     {found.when_text}",
-    ]
-    if found.requires:
-        lines.append(
-            "requires: " + ", ".join(text for text, _ in found.requires) + " (else: not evaluable)"
-        )
-    if found.description:
-        lines += ["", found.description.strip()]
-    typer.echo("\n".join(lines))
+    from auditor.explain import explain_rule
+
+    typer.echo(explain_rule(found, auditor.rules, auditor.maps.kinds))
 
 
 @app.command()

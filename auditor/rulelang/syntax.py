@@ -305,6 +305,23 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
+def kinds_of(node: Node) -> set[str]:
+    """Every kind a formula reads, through the state tables it consults: the events a
+    trace must carry for the formula to mean anything."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        match current:
+            case Atom(kind, _, _):
+                found.add(kind)
+            case InState(machine, _, _) | MachineEvent(machine, _):
+                stack.extend(t.on for t in machine.transitions)
+            case _:
+                stack.extend(children(current))
+    return found
+
+
 def depth(node: Node) -> int:
     """Nesting depth, counted without recursion (a hostile file may nest very deeply)."""
     deepest, stack = 0, [(node, 1)]
