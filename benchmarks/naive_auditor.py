@@ -575,7 +575,7 @@ _EVENTTRACE = [
     _e("trace.lost", r"\bRT_?Lost(?:Event|Buffer|File)\b"),
     _e(
         "trace.lost",
-        r"\b(?:[Ee]vents?|EVENTS?|[Bb]uffers?|BUFFERS?)\s+(?:[Ll]ost|LOST)\s*[:=]\s*0*[1-9]\d*\b",
+        r"\b(?:[Ee]vents?|EVENTS?|[Bb]uffers?|BUFFERS?)\s+(?:lost|Lost|LOST)\s*[:=]\s*0*[1-9]\d*\b",
     ),
 ]
 # Kinds whose values the vocabulary restricts; anything else becomes no value.

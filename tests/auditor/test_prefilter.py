@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -75,3 +78,24 @@ def test_every_builtin_entry_has_a_literal_prefilter():
         e.origin for e in MapSet.load().entries if e.message and not required_literals(e.message)
     ]
     assert missing == []
+
+
+def test_builtin_literals_keep_few_data_path_lines(tmp_path):
+    """A weak literal ('vent', 'uffer') would let most data-path lines through to the map
+    patterns and slow every audit: on a generated trace, the lines the pre-filter keeps
+    but no map classifies stay a small share."""
+    from parsers import ParseOptions, read_trace
+
+    root = Path(__file__).resolve().parents[2]
+    trace = tmp_path / "g.txt"
+    subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "generate.py"), "--events", "40000", str(trace)],
+        check=True,
+        capture_output=True,
+    )
+    maps = MapSet.load()
+    parsed = read_trace(trace, ParseOptions(keep=maps))
+    kept = parsed.events.collect()
+    classified = maps.classify(kept.lazy()).collect()
+    assert classified.height > 100
+    assert kept.height - classified.height < 0.15 * 40000, (kept.height, classified.height)
