@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
-from typing import Any
 
 import polars as pl
 
@@ -233,135 +232,151 @@ class Evaluation:
     not_evaluable: pl.DataFrame  # auditor.findings.NOT_EVALUABLE_SCHEMA
 
 
-def _collect_rows(
-    node: Node, row: int, g0: int, cols: dict[str, pl.Series], comp: Compiler, out: set[int]
-) -> None:
+def _evidence_rows(
+    node: Node, hits: pl.DataFrame, work: pl.DataFrame, comp: Compiler
+) -> list[pl.DataFrame]:
+    """Rows (``__hit``, ``__row``) of the witnesses that made ``node`` hold at each hit.
+
+    One pass per formula node over all hits at once: a witness column is gathered at
+    the hits' rows, and the walk continues from the witnesses, as the formula says.
+    """
+    if hits.is_empty():
+        return []
+    rows = pl.col("__row")
     match node:
         case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _):
-            witness = cols[comp.witness_name(node)][row]
-            if witness is None:
-                return
-            j = int(witness)
-            out.add(j)
-            _collect_rows(p, j, g0, cols, comp, out)
+            witness = work.get_column(comp.witness_name(node)).gather(hits.get_column("__row"))
+            moved = hits.with_columns(witness.alias("__row")).filter(rows.is_not_null())
+            return [moved.select("__hit", "__row"), *_evidence_rows(p, moved, work, comp)]
         case Prev(p):
-            if row - 1 >= g0:
-                out.add(row - 1)
-                _collect_rows(p, row - 1, g0, cols, comp, out)
+            moved = hits.with_columns(rows - 1).filter(rows >= pl.col("__g0"))
+            return [moved.select("__hit", "__row"), *_evidence_rows(p, moved, work, comp)]
         case InState() | MachineEvent(_, "invalid"):
-            witness = cols[comp.witness_name(node)][row]
-            if witness is not None:
-                out.add(int(witness))
+            witness = work.get_column(comp.witness_name(node)).gather(hits.get_column("__row"))
+            moved = hits.with_columns(witness.alias("__row")).filter(rows.is_not_null())
+            return [moved.select("__hit", "__row")]
         case And(a, b):
-            _collect_rows(a, row, g0, cols, comp, out)
-            _collect_rows(b, row, g0, cols, comp, out)
+            return [*_evidence_rows(a, hits, work, comp), *_evidence_rows(b, hits, work, comp)]
         case Or(a, b):
+            out: list[pl.DataFrame] = []
             for child in (a, b):
-                if bool(cols[comp.truth_name(child)][row]):
-                    _collect_rows(child, row, g0, cols, comp, out)
-        case _:
-            pass
+                truth = work.get_column(comp.truth_name(child)).gather(hits.get_column("__row"))
+                out += _evidence_rows(child, hits.filter(truth), work, comp)
+            return out
+    return []
 
 
-def _message(rule: Rule, adapter: str | None) -> str:
-    template = rule.message or rule.title
-    # string.Template, not str.format: rule files are user input and must not reach attributes.
-    return Template(template).safe_substitute(adapter=adapter or "-", rule=rule.id)
+def _message(rule: Rule, adapter: pl.Expr) -> pl.Expr:
+    """The rule's message with ``$adapter`` / ``${adapter}`` and ``$rule`` filled in."""
+    # string.Template, not str.format: rule files are user input and must not reach
+    # attributes. The adapter goes in as a column, cut at a placeholder no file can hold.
+    hole = "\x00adapter\x00"
+    template = Template(rule.message or rule.title).safe_substitute(adapter=hole, rule=rule.id)
+    parts = template.split(hole)
+    pieces: list[pl.Expr] = [pl.lit(parts[0])]
+    for part in parts[1:]:
+        pieces += [adapter.fill_null("-"), pl.lit(part)]
+    return pl.concat_str(pieces)
 
 
-def evaluate_rule(
-    frame: pl.DataFrame, rule: Rule, index: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One rule over prepared timelines: its findings (raw evidence) and not-evaluables."""
     comp = Compiler(str(index))
-    on = comp.expr(rule.on)
-    when = comp.expr(rule.when)
     requires = [
         comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)
     ]
     work = frame.with_columns(
-        on.alias("__on"),
-        when.alias("__when"),
+        comp.expr(rule.on).alias("__on"),
+        comp.expr(rule.when).alias("__when"),
         *requires,
         *comp.evidence_columns(rule.when),
     )
-    not_evaluable: list[dict[str, Any]] = []
+    not_evaluable = pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)
+    evaluable = pl.lit(True)
     if requires:
+        names = [f"__req{index}_{k}" for k in range(len(requires))]
         # Only real anchors count: an adapter whose only anchor is the synthetic
         # trace.end gave the rule nothing to judge, so nothing was left unjudged.
         real_anchor = pl.col("__on") & (pl.col("kind") != Kind.TRACE_END.value).fill_null(True)
         per_group = work.group_by(GROUP, maintain_order=True).agg(
-            real_anchor.any().alias("__on"),
-            *[pl.col(f"__req{index}_{k}").any() for k in range(len(requires))],
+            real_anchor.any().alias("__on"), *[pl.col(n).any() for n in names]
         )
-        for row in per_group.iter_rows(named=True):  # one row per adapter, not per event
-            if not row["__on"]:
-                continue
-            missing = [
-                text for k, (text, _) in enumerate(rule.requires) if not row[f"__req{index}_{k}"]
+        missing = pl.concat_list(
+            [
+                pl.when(~pl.col(n)).then(pl.lit(repr(text))).otherwise(None)
+                for n, (text, _) in zip(names, rule.requires, strict=True)
             ]
-            if missing:
-                not_evaluable.append(
-                    {
-                        "trace": row["trace"],
-                        "adapter": row["adapter"],
-                        "rule": rule.id,
-                        "reason": "no event matching "
-                        + ", ".join(repr(m) for m in missing)
-                        + " for this adapter",
-                    }
-                )
-    # Timestamps travel as int ns: Python datetimes would cut them to microseconds.
-    work = work.with_columns(pl.col("ts").cast(pl.Int64).alias("__ts_ns"))
-    evaluable = pl.lit(True)
-    for k in range(len(requires)):
-        # A rule is judged only on adapters where each of its requirements held once.
-        evaluable = evaluable & pl.col(f"__req{index}_{k}").any().over(GROUP)
-    hits = work.filter(pl.col("__on") & pl.col("__when") & evaluable)
-    if hits.is_empty():
-        return [], not_evaluable
-    evidence_cols = [c for c in work.columns if c.startswith(("__w", "__t"))]
-    cols = {c: work.get_column(c) for c in evidence_cols}
-    hit_rows = list(hits.iter_rows(named=True))  # one row per finding
-    row_sets: list[list[int]] = []
-    for hit in hit_rows:
-        rows: set[int] = {hit["__i"]}
-        _collect_rows(rule.when, hit["__i"], hit["__g0"], cols, comp, rows)
-        row_sets.append(sorted(rows))
-    needed = sorted({r for rows in row_sets for r in rows})
-    picked = work.select("line", "__ts_ns", "kind", "value", "message", "adapter_inferred")[needed]
-    by_row = dict(zip(needed, picked.iter_rows(named=True), strict=True))
-    findings = []
-    for hit, rows in zip(hit_rows, row_sets, strict=True):
-        evidence = [
-            {
-                "line": by_row[r]["line"],
-                "ts": by_row[r]["__ts_ns"],
-                "kind": by_row[r]["kind"],
-                "value": by_row[r]["value"],
-                "text": by_row[r]["message"],
-                "role": "anchor" if r == hit["__i"] else "witness",
-                "adapter_inferred": bool(by_row[r]["adapter_inferred"]),
-            }
-            for r in rows
-            if by_row[r]["kind"] != Kind.TRACE_END.value or r == hit["__i"]
-        ]
-        findings.append(
-            {
-                "rule": rule.id,
-                "severity": rule.severity.value,
-                "title": rule.title,
-                "source": rule.source,
-                "trace": hit["trace"],
-                "adapter": hit["adapter"],
-                "ts": hit["__ts_ns"],
-                "line": hit["line"],
-                "seq": hit["seq"],
-                "__tsk": hit["__tsk"],
-                "message": _message(rule, hit["adapter"]),
-                "adapter_inferred": any(e["adapter_inferred"] for e in evidence),
-                "evidence": evidence,
-            }
+        ).list.drop_nulls()
+        not_evaluable = (
+            per_group.filter(pl.col("__on"))
+            .with_columns(missing.alias("__missing"))
+            .filter(pl.col("__missing").list.len() > 0)
+            .select(
+                *GROUP,
+                pl.lit(rule.id).alias("rule"),
+                pl.concat_str(
+                    pl.lit("no event matching "),
+                    pl.col("__missing").list.join(", "),
+                    pl.lit(" for this adapter"),
+                ).alias("reason"),
+            )
+            .cast(NOT_EVALUABLE_SCHEMA)  # type: ignore[arg-type]
         )
+        for n in names:
+            # A rule is judged only on adapters where each of its requirements held once.
+            evaluable = evaluable & pl.col(n).any().over(GROUP)
+    hits = (
+        work.filter(pl.col("__on") & pl.col("__when") & evaluable)
+        .select(pl.col("__i").alias("__row"), "__g0")
+        .with_row_index("__hit")
+    )
+    witnesses = _evidence_rows(rule.when, hits, work, comp)
+    rows = (
+        pl.concat([hits.select("__hit", "__row"), *witnesses])
+        .unique()
+        .join(hits.select("__hit", pl.col("__row").alias("__anchor")), on="__hit")
+    )
+    picked = work.select(
+        pl.col("line"),
+        pl.col("ts").cast(pl.Int64),
+        pl.col("kind"),
+        pl.col("value"),
+        pl.col("message").alias("text"),
+        pl.col("adapter_inferred").fill_null(False),
+    )[rows.get_column("__row")]
+    rows = pl.concat([rows, picked], how="horizontal").with_columns(
+        pl.when(pl.col("__row") == pl.col("__anchor"))
+        .then(pl.lit("anchor"))
+        .otherwise(pl.lit("witness"))
+        .alias("role")
+    )
+    # the synthetic end of the trace is evidence only where the rule fired at it
+    rows = rows.filter((pl.col("kind") != Kind.TRACE_END.value) | (pl.col("role") == "anchor"))
+    evidence = (
+        rows.sort("__hit", "__row")
+        .group_by("__hit", maintain_order=True)
+        .agg(
+            pl.struct("line", "ts", "kind", "value", "text", "role", "adapter_inferred").alias(
+                "evidence"
+            ),
+            pl.col("adapter_inferred").any().alias("adapter_inferred"),
+        )
+    )
+    anchors = work[hits.get_column("__row")].with_row_index("__hit")
+    findings = anchors.join(evidence, on="__hit", how="left").select(
+        pl.lit(rule.id).alias("rule"),
+        pl.lit(rule.severity.value).alias("severity"),
+        pl.lit(rule.title).alias("title"),
+        pl.lit(rule.source).alias("source"),
+        "trace",
+        "adapter",
+        pl.col("ts").cast(pl.Int64),
+        "line",
+        "seq",
+        _message(rule, pl.col("adapter")).alias("message"),
+        pl.col("adapter_inferred_right").fill_null(False).alias("adapter_inferred"),
+        "evidence",
+    )
     return findings, not_evaluable
 
 
@@ -374,20 +389,18 @@ def _raw_evidence_dtype() -> pl.DataType:
 
 def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
     """Evaluate every rule over prepared timelines (see :func:`prepare`)."""
-    findings: list[dict[str, Any]] = []
-    not_evaluable: list[dict[str, Any]] = []
+    raw_schema = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
+    findings: list[pl.DataFrame] = [pl.DataFrame(schema=raw_schema)]
+    not_evaluable: list[pl.DataFrame] = [pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)]
     if timeline.height:
         for index, rule in enumerate(rules.rules):
             found, missing = evaluate_rule(timeline, rule, index)
-            findings.extend(found)
-            not_evaluable.extend(missing)
-    raw_schema = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
+            findings.append(found.cast(raw_schema))  # type: ignore[arg-type]
+            not_evaluable.append(missing)
     found_frame = (
-        pl.DataFrame(findings, schema=raw_schema)
-        .cast(FINDING_SCHEMA)
+        pl.concat(findings)
+        .cast(FINDING_SCHEMA)  # type: ignore[arg-type]
         .sort(["trace", "ts", "seq", "rule", "adapter"], nulls_last=True)
     )
-    missing_frame = pl.DataFrame(not_evaluable, schema=NOT_EVALUABLE_SCHEMA).sort(
-        ["trace", "rule", "adapter"], nulls_last=True
-    )
+    missing_frame = pl.concat(not_evaluable).sort(["trace", "rule", "adapter"], nulls_last=True)
     return Evaluation(found_frame, missing_frame)

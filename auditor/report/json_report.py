@@ -31,35 +31,26 @@ def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
             pl.element().struct.with_fields(iso(pl.field("ts")).alias("ts"))
         ),
     )
-    out = []
-    for row in frame.iter_rows(named=True):
-        out.append(
-            {
-                "rule": row["rule"],
-                "severity": row["severity"],
-                "title": row["title"],
-                "source": row["source"],
-                "trace": row["trace"],
-                "adapter": row["adapter"],
-                "adapter_inferred": row["adapter_inferred"],
-                "ts": row["ts"],
-                "line": row["line"],
-                "message": row["message"],
-                "evidence": [
-                    {
-                        "line": e["line"],
-                        "ts": e["ts"],
-                        "kind": e["kind"],
-                        "value": e["value"],
-                        "text": e["text"],
-                        "role": e["role"],
-                        "adapter_inferred": e["adapter_inferred"],
-                    }
-                    for e in row["evidence"]
-                ],
-            }
-        )
-    return out
+    # Column and struct-field order is the JSON key order; dicts are built by polars.
+    return frame.select(
+        "rule",
+        "severity",
+        "title",
+        "source",
+        "trace",
+        "adapter",
+        "adapter_inferred",
+        "ts",
+        "line",
+        "message",
+        pl.col("evidence").list.eval(
+            pl.struct(
+                pl.element().struct.field(
+                    "line", "ts", "kind", "value", "text", "role", "adapter_inferred"
+                )
+            )
+        ),
+    ).to_dicts()
 
 
 def export_suppressed(suppressed: pl.DataFrame) -> list[dict[str, Any]]:
