@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 
@@ -155,12 +156,19 @@ _UNITS = {
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)\s*$")
 
 
+# Timestamps are signed 64-bit nanoseconds: no span between two of them is longer.
+MAX_DURATION_NS = 2**63 - 1
+
+
 def parse_duration(text: str) -> int:
-    """'10s', '500ms', '1.5m' -> nanoseconds."""
+    """'10s', '500ms', '1.5m' -> nanoseconds, exactly (decimal, not float, arithmetic)."""
     found = _DURATION.match(text)
     if not found:
         raise FormulaError(f"{text!r} is not a duration (use e.g. '500ms', '10s', '2m')")
-    return round(float(found.group(1)) * _UNITS[found.group(2)])
+    nanoseconds = round(Decimal(found.group(1)) * _UNITS[found.group(2)])
+    if nanoseconds > MAX_DURATION_NS:
+        raise FormulaError(f"{text!r} is longer than any trace can be (about 292 years)")
+    return nanoseconds
 
 
 def _unquote(token: Token) -> str:

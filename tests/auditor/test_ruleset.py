@@ -139,3 +139,25 @@ def test_hostile_nesting_is_a_clear_error_not_a_crash():
         parse_rules(chain, "chain.toml", kinds=KINDS)
     assert all("levels deep" in p.message for p in info.value.problems)
     assert info.value.problems[0].line == 66  # d64 is the first define nested too deeply
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [("9007199270076415ns", 9007199270076415), ("1.5m", 90 * 10**9), ("0.1ms", 100_000)],
+)
+def test_durations_are_exact(text: str, ns: int) -> None:
+    from auditor.rulelang.syntax import parse_duration
+
+    assert parse_duration(text) == ns
+
+
+def test_a_duration_beyond_any_trace_is_an_error_with_its_line() -> None:
+    text = (
+        '[[rule]]\nid = "x"\nseverity = "info"\non = "halt.end"\n'
+        "when = \"once(radio, within='999999999999999999999999999999h')\"\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_rules(text, "long.toml", kinds=KINDS)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.line) == ("long.toml", 5)
+    assert "longer than any trace can be" in problem.message
