@@ -77,141 +77,199 @@ def prepare(timeline: pl.DataFrame, last_lines: Mapping[str, int] | None = None)
 
 
 class Compiler:
-    """Compiles formula trees; remembers which nodes need witness or truth columns."""
+    """Compiles formula trees into staged columns plus cheap elementwise expressions.
+
+    Every temporal result (the index of the latest p, a machine's state, a shift) is a
+    named column computed once, in a stage after the columns it reads; everything else
+    is elementwise over those columns. Nested ``since`` therefore costs one column per
+    node, never a copy of its subtree per reference, and one Compiler shared by all the
+    rules of a pack computes ``connected`` or the NDIS state once for all of them.
+    Call :meth:`stage` on a frame before using the expressions :meth:`expr` returns.
+    """
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.ids: dict[Node, int] = {}
+        self.staged: dict[str, tuple[int, pl.Expr]] = {}  # column -> (stage, expression)
+        self.levels: dict[Node, int] = {}
+        self.witnesses: dict[Node, str] = {}
 
     def _id(self, node: Node) -> int:
         return self.ids.setdefault(node, len(self.ids))
 
+    def _column(self, key: str, level: int, expr: pl.Expr) -> pl.Expr:
+        name = f"__s{self.prefix}_{key}"
+        self.staged.setdefault(name, (level, expr.alias(name)))
+        return pl.col(name)
+
+    def stage(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        """Add the staged columns, stage by stage (each reads only earlier ones)."""
+        by_level: dict[int, list[pl.Expr]] = {}
+        for level, expr in self.staged.values():
+            by_level.setdefault(level, []).append(expr)
+        present = set(frame.collect_schema().names())
+        for level in sorted(by_level):
+            new = [e for e in by_level[level] if e.meta.output_name() not in present]
+            if new:
+                frame = frame.with_columns(new)
+        return frame
+
     def witness_name(self, node: Node) -> str:
-        return f"__w{self.prefix}_{self._id(node)}"
+        self.expr(node)
+        return self.witnesses[node]
 
     def truth_name(self, node: Node) -> str:
         return f"__t{self.prefix}_{self._id(node)}"
 
-    def last_index(self, cond: pl.Expr) -> pl.Expr:
-        last_i = pl.when(cond).then(_I).otherwise(None).forward_fill()
-        return pl.when(last_i >= _G0).then(last_i).otherwise(None)
+    @staticmethod
+    def last_index(cond: pl.Expr) -> pl.Expr:
+        """Index of the latest row of the same adapter where ``cond`` held, else null.
 
-    def last_time(self, cond: pl.Expr) -> pl.Expr:
-        last_i = pl.when(cond).then(_I).otherwise(None).forward_fill()
-        last_t = pl.when(cond).then(_TSK).otherwise(None).forward_fill()
-        return pl.when(last_i >= _G0).then(last_t).otherwise(None)
-
-    def transition(self, machine: Machine) -> pl.Expr:
-        """True at events that are a row of the machine's table."""
-        return pl.any_horizontal(*(self.expr(t.on) for t in machine.transitions))
-
-    def moved(self, machine: Machine) -> pl.Expr:
-        """True at events that move the machine (rows with a target)."""
-        rows = [self.expr(t.on) for t in machine.transitions if t.target is not None]
-        return pl.any_horizontal(*rows) if rows else pl.lit(False)
-
-    def state_after(self, machine: Machine) -> pl.Expr:
-        """The state after each event: the target of the latest moving row, forward-filled."""
-        moves = [t for t in machine.transitions if t.target is not None]
-        if not moves:
-            return pl.lit(machine.initial, pl.String)
-        target = pl.when(self.expr(moves[0].on)).then(pl.lit(moves[0].target))
-        for t in moves[1:]:
-            target = target.when(self.expr(t.on)).then(pl.lit(t.target))
-        filled = target.otherwise(pl.lit(None, pl.String)).forward_fill()
-        known = self.last_index(self.moved(machine)).is_not_null()
-        return pl.when(known).then(filled).otherwise(pl.lit(machine.initial, pl.String))
-
-    def state_before(self, machine: Machine) -> pl.Expr:
-        return (
-            pl.when(_I > _G0)
-            .then(self.state_after(machine).shift(1))
-            .otherwise(pl.lit(machine.initial, pl.String))
-        )
-
-    def invalid(self, machine: Machine) -> pl.Expr:
-        before = self.state_before(machine)
-        first = machine.transitions[0]
-        allowed = pl.when(self.expr(first.on)).then(before.is_in(list(first.sources)))
-        for t in machine.transitions[1:]:
-            allowed = allowed.when(self.expr(t.on)).then(before.is_in(list(t.sources)))
-        return (
-            self.transition(machine) & before.is_not_null() & ~allowed.otherwise(True)
-        ).fill_null(False)
-
-    def machine_witness(self, node: InState | MachineEvent) -> pl.Expr:
-        """The transition that set the state this node judges (for ``invalid``: the one
-        before the event)."""
-        last = self.last_index(self.moved(node.machine))
-        if isinstance(node, InState):
-            return last
-        return pl.when(_I > _G0).then(last.shift(1)).otherwise(None)
+        A -1 planted at each adapter's first row stops the fill at the boundary, so the
+        filled column is read once (no second reference to re-evaluate)."""
+        marked = pl.when(cond).then(_I).when(_I == _G0).then(pl.lit(-1, pl.Int64))
+        return marked.otherwise(None).forward_fill().replace(-1, None)
 
     def expr(self, node: Node) -> pl.Expr:
+        return self._compile(node)[0]
+
+    def _compile(self, node: Node) -> tuple[pl.Expr, int]:
+        """The node's expression and the stage from which it can be evaluated."""
+        key = str(self._id(node))
         match node:
-            case InState(machine, op, state):
-                after = self.state_after(machine)
-                holds = after == state if op == "==" else after != state
-                return holds.fill_null(False)
-            case MachineEvent(machine, "transition"):
-                return self.transition(machine)
-            case MachineEvent(machine, _):
-                return self.invalid(machine)
             case Atom(kind, None, _):
-                return (pl.col("kind") == kind).fill_null(False)
+                return (pl.col("kind") == kind).fill_null(False), 0
             case Atom(kind, "==", value):
-                return ((pl.col("kind") == kind) & (pl.col("value") == value)).fill_null(False)
+                return ((pl.col("kind") == kind) & (pl.col("value") == value)).fill_null(False), 0
             case Atom(kind, "!=", value):
                 return (
                     (pl.col("kind") == kind) & (pl.col("value") != value).fill_null(True)
-                ).fill_null(False)
+                ).fill_null(False), 0
             case Not(x):
-                return ~self.expr(x)
-            case And(a, b):
-                return self.expr(a) & self.expr(b)
-            case Or(a, b):
-                return self.expr(a) | self.expr(b)
+                x_expr, level = self._compile(x)
+                return ~x_expr, level
+            case And(a, b) | Or(a, b):
+                a_expr, a_level = self._compile(a)
+                b_expr, b_level = self._compile(b)
+                joined = a_expr & b_expr if isinstance(node, And) else a_expr | b_expr
+                return joined, max(a_level, b_level)
             case Prev(p):
-                return self.expr(p).shift(1).fill_null(False) & (_I > _G0)
+                p_expr, level = self._compile(p)
+                shifted = self._column(key, level, p_expr.shift(1).fill_null(False) & (_I > _G0))
+                return shifted, level + 1
             case Once(p, within):
-                p_expr = self.expr(p)
-                holds = self.last_index(p_expr).is_not_null()
-                if within is not None:
-                    holds = holds & ((_TSK - self.last_time(p_expr)) <= within).fill_null(False)
-                return holds
+                p_expr, level = self._compile(p)
+                last_p = self._column(key + "p", level, self.last_index(p_expr))
+                self.witnesses[node] = f"__s{self.prefix}_{key}p"
+                return self._within(last_p.is_not_null(), last_p, within), level + 1
             case Since(p, q, within):
-                p_expr = self.expr(p)
-                last_p = self.last_index(p_expr)
-                last_not_q = self.last_index(~self.expr(q))
+                p_expr, p_level = self._compile(p)
+                q_expr, q_level = self._compile(q)
+                level = max(p_level, q_level)
+                last_p = self._column(key + "p", level, self.last_index(p_expr))
+                last_not_q = self._column(key + "q", level, self.last_index(~q_expr))
+                self.witnesses[node] = f"__s{self.prefix}_{key}p"
                 holds = last_p.is_not_null() & (last_not_q.is_null() | (last_not_q <= last_p))
-                if within is not None:
-                    holds = holds & ((_TSK - self.last_time(p_expr)) <= within).fill_null(False)
-                return holds
+                return self._within(holds, last_p, within), level + 1
             case Elapsed(p, op, duration):
-                age = _TSK - self.last_time(self.expr(p))
+                p_expr, level = self._compile(p)
+                last_p = self._column(key + "p", level, self.last_index(p_expr))
+                self.witnesses[node] = f"__s{self.prefix}_{key}p"
+                age = _TSK - _TSK.gather(last_p)
                 compare = {
                     ">": age > duration,
                     ">=": age >= duration,
                     "<": age < duration,
                     "<=": age <= duration,
                 }
-                return compare[op].fill_null(False)
+                return compare[op].fill_null(False), level + 1
+            case InState(machine, op, state):
+                after, level = self._state_after(machine)
+                self.witnesses[node] = self._machine_key(machine, "moved")
+                holds = after == state if op == "==" else after != state
+                return holds.fill_null(False), level
+            case MachineEvent(machine, "transition"):
+                return self._transition(machine)
+            case MachineEvent(machine, _):
+                return self._invalid(machine, node)
         raise TypeError(f"cannot compile {node!r}")
 
+    def _within(self, holds: pl.Expr, last_p: pl.Expr, within: int | None) -> pl.Expr:
+        if within is None:
+            return holds
+        return holds & ((_TSK - _TSK.gather(last_p)) <= within).fill_null(False)
+
+    # --- state machines -------------------------------------------------------------
+
+    def _machine_key(self, machine: Machine, part: str) -> str:
+        return f"__s{self.prefix}_m{self._id(InState(machine, '==', ''))}{part}"
+
+    def _transition(self, machine: Machine) -> tuple[pl.Expr, int]:
+        rows = [self._compile(t.on) for t in machine.transitions]
+        return pl.any_horizontal(*(e for e, _ in rows)), max(level for _, level in rows)
+
+    def _state_after(self, machine: Machine) -> tuple[pl.Expr, int]:
+        """The state after each event: the target of the latest moving row, forward-filled
+        within the adapter (the initial state, or null, before any)."""
+        moves = [(t, *self._compile(t.on)) for t in machine.transitions if t.target is not None]
+        key = self._machine_key(machine, "").removeprefix(f"__s{self.prefix}_")
+        if not moves:
+            self.staged.setdefault(
+                self._machine_key(machine, "moved"),
+                (0, pl.lit(None, pl.Int64).alias(self._machine_key(machine, "moved"))),
+            )
+            return pl.lit(machine.initial, pl.String), 0
+        level = max(lv for _, _, lv in moves)
+        moved = pl.any_horizontal(*(e for _, e, _ in moves))
+        last_move = self._column(key + "moved", level, self.last_index(moved))
+        first, *rest = moves
+        target = pl.when(first[1]).then(pl.lit(first[0].target))
+        for t, expr, _ in rest:
+            target = target.when(expr).then(pl.lit(t.target))
+        # the fill may cross into the next adapter only where that one has not moved yet,
+        # and there the latest move is null: the initial state (or unknown) applies
+        after = self._column(
+            key + "after",
+            level + 1,
+            pl.when(last_move.is_not_null())
+            .then(target.otherwise(pl.lit(None, pl.String)).forward_fill())
+            .otherwise(pl.lit(machine.initial, pl.String)),
+        )
+        return after, level + 2
+
+    def _invalid(self, machine: Machine, node: Node) -> tuple[pl.Expr, int]:
+        after, level = self._state_after(machine)
+        key = self._machine_key(machine, "").removeprefix(f"__s{self.prefix}_")
+        before = self._column(
+            key + "before",
+            level,
+            pl.when(_I > _G0).then(after.shift(1)).otherwise(pl.lit(machine.initial, pl.String)),
+        )
+        self._column(
+            key + "prevmove",
+            level,
+            pl.when(_I > _G0)
+            .then(pl.col(self._machine_key(machine, "moved")).shift(1))
+            .otherwise(None),
+        )
+        self.witnesses[node] = self._machine_key(machine, "prevmove")
+        rows = [(t, *self._compile(t.on)) for t in machine.transitions]
+        first, *rest = rows
+        allowed = pl.when(first[1]).then(before.is_in(list(first[0].sources)))
+        for t, expr, _ in rest:
+            allowed = allowed.when(expr).then(before.is_in(list(t.sources)))
+        transition = pl.any_horizontal(*(e for _, e, _ in rows))
+        invalid = transition & before.is_not_null() & ~allowed.otherwise(True)
+        return invalid.fill_null(False), level + 1
+
     def evidence_columns(self, node: Node) -> list[pl.Expr]:
-        """Witness columns for temporal nodes and truth columns for the branches of ors."""
+        """Truth columns for the branches of ors (witnesses are staged columns already)."""
         out: dict[str, pl.Expr] = {}
 
         def visit(n: Node) -> None:
             match n:
-                case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _):
-                    p_expr = self.expr(p)
-                    out[self.witness_name(n)] = self.last_index(p_expr)
+                case Since(p, _, _) | Once(p, _) | Elapsed(p, _, _) | Prev(p):
                     visit(p)
-                case Prev(p):
-                    visit(p)
-                case InState() | MachineEvent(_, "invalid"):
-                    out[self.witness_name(n)] = self.machine_witness(n)
                 case And(a, b):
                     visit(a)
                     visit(b)
@@ -279,26 +337,29 @@ def _message(rule: Rule, adapter: pl.Expr) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
-def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One rule over prepared timelines: its findings (raw evidence) and not-evaluables."""
-    comp = Compiler(str(index))
-    requires = [
-        comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)
+def verdict_columns(rule: Rule, index: int, comp: Compiler) -> list[pl.Expr]:
+    """Where the rule's anchor and condition hold, and whether each requirement held."""
+    return [
+        comp.expr(rule.on).alias(f"__on{index}"),
+        comp.expr(rule.when).alias(f"__when{index}"),
+        *[comp.expr(node).alias(f"__req{index}_{k}") for k, (_, node) in enumerate(rule.requires)],
     ]
-    work = frame.with_columns(
-        comp.expr(rule.on).alias("__on"),
-        comp.expr(rule.when).alias("__when"),
-        *requires,
-        *comp.evidence_columns(rule.when),
-    )
+
+
+def evaluate_rule(
+    judged: pl.DataFrame, rule: Rule, index: int, comp: Compiler
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One rule's findings (raw evidence) and not-evaluables, from timelines that carry
+    its :func:`verdict_columns` and the columns ``comp`` staged for them."""
+    names = [f"__req{index}_{k}" for k in range(len(rule.requires))]
+    on, when = pl.col(f"__on{index}"), pl.col(f"__when{index}")
     not_evaluable = pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)
     evaluable = pl.lit(True)
-    if requires:
-        names = [f"__req{index}_{k}" for k in range(len(requires))]
+    if names:
         # Only real anchors count: an adapter whose only anchor is the synthetic
         # trace.end gave the rule nothing to judge, so nothing was left unjudged.
-        real_anchor = pl.col("__on") & (pl.col("kind") != Kind.TRACE_END.value).fill_null(True)
-        per_group = work.group_by(GROUP, maintain_order=True).agg(
+        real_anchor = on & (pl.col("kind") != Kind.TRACE_END.value).fill_null(True)
+        per_group = judged.group_by(GROUP, maintain_order=True).agg(
             real_anchor.any().alias("__on"), *[pl.col(n).any() for n in names]
         )
         missing = pl.concat_list(
@@ -325,11 +386,11 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[pl.DataF
         for n in names:
             # A rule is judged only on adapters where each of its requirements held once.
             evaluable = evaluable & pl.col(n).any().over(GROUP)
-    hits = (
-        work.filter(pl.col("__on") & pl.col("__when") & evaluable)
-        .select(pl.col("__i").alias("__row"), "__g0")
-        .with_row_index("__hit")
-    )
+    fired = on & when & evaluable
+    if not judged.select(fired.any()).item():
+        return pl.DataFrame(schema=_RAW_FINDING_SCHEMA), not_evaluable
+    work = judged.lazy().with_columns(comp.evidence_columns(rule.when)).collect()
+    hits = work.filter(fired).select(pl.col("__i").alias("__row"), "__g0").with_row_index("__hit")
     witnesses = _evidence_rows(rule.when, hits, work, comp)
     rows = (
         pl.concat([hits.select("__hit", "__row"), *witnesses])
@@ -362,7 +423,9 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[pl.DataF
             pl.col("adapter_inferred").any().alias("adapter_inferred"),
         )
     )
-    anchors = work[hits.get_column("__row")].with_row_index("__hit")
+    anchors = work.select(*GROUP, "ts", "line", "seq")[hits.get_column("__row")].with_row_index(
+        "__hit"
+    )
     findings = anchors.join(evidence, on="__hit", how="left").select(
         pl.lit(rule.id).alias("rule"),
         pl.lit(rule.severity.value).alias("severity"),
@@ -374,7 +437,7 @@ def evaluate_rule(frame: pl.DataFrame, rule: Rule, index: int) -> tuple[pl.DataF
         "line",
         "seq",
         _message(rule, pl.col("adapter")).alias("message"),
-        pl.col("adapter_inferred_right").fill_null(False).alias("adapter_inferred"),
+        pl.col("adapter_inferred").fill_null(False),
         "evidence",
     )
     return findings, not_evaluable
@@ -387,15 +450,27 @@ def _raw_evidence_dtype() -> pl.DataType:
     )
 
 
+# Findings as evaluate_rule builds them: times as int ns (Python datetimes would cut
+# them to microseconds), cast to FINDING_SCHEMA once all rules are in.
+_RAW_FINDING_SCHEMA = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
+
+
 def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
-    """Evaluate every rule over prepared timelines (see :func:`prepare`)."""
-    raw_schema = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evidence_dtype()}
-    findings: list[pl.DataFrame] = [pl.DataFrame(schema=raw_schema)]
+    """Evaluate every rule over prepared timelines (see :func:`prepare`).
+
+    The anchors and conditions of all rules are one query, so polars computes a
+    subformula shared by several rules (``connected``, the NDIS state) once and spreads
+    the rules over the cores.
+    """
+    findings: list[pl.DataFrame] = [pl.DataFrame(schema=_RAW_FINDING_SCHEMA)]
     not_evaluable: list[pl.DataFrame] = [pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)]
-    if timeline.height:
+    if timeline.height and rules.rules:
+        comp = Compiler("r")
+        verdicts = [c for i, rule in enumerate(rules.rules) for c in verdict_columns(rule, i, comp)]
+        judged = comp.stage(timeline.lazy()).with_columns(verdicts).collect()
         for index, rule in enumerate(rules.rules):
-            found, missing = evaluate_rule(timeline, rule, index)
-            findings.append(found.cast(raw_schema))  # type: ignore[arg-type]
+            found, missing = evaluate_rule(judged, rule, index, comp)
+            findings.append(found.cast(_RAW_FINDING_SCHEMA))  # type: ignore[arg-type]
             not_evaluable.append(missing)
     found_frame = (
         pl.concat(findings)

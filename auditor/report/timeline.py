@@ -237,15 +237,15 @@ def _periods(frame: pl.DataFrame, formulas: dict[str, Any]) -> pl.DataFrame:
         return pl.DataFrame(schema=PERIOD_SCHEMA)
     compiler = Compiler("tl")
     time = _time(frame)
-    work = frame.lazy().select(
+    states = [
+        compiler.expr(formula).alias(f"__state{k}") for k, formula in enumerate(formulas.values())
+    ]
+    work = compiler.stage(frame.lazy()).select(
         "trace",
         "adapter",
         time.alias("__t"),
         pl.coalesce(time.shift(-1).over(GROUP), time).alias("__next"),
-        *[
-            compiler.expr(formula).alias(f"__state{k}")
-            for k, formula in enumerate(formulas.values())
-        ],
+        *states,
     )
     parts = [
         work.select("trace", "adapter", "__t", "__next", pl.col(f"__state{k}").alias("__on"))

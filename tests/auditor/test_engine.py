@@ -21,7 +21,9 @@ def prepared(rows, trace="t.txt"):
 
 
 def truth(frame: pl.DataFrame, node: Node) -> list[bool]:
-    return frame.select(engine.Compiler("x").expr(node).alias("v")).get_column("v").to_list()
+    compiler = engine.Compiler("x")
+    value = compiler.expr(node).alias("v")
+    return compiler.stage(frame.lazy()).select(value).collect().get_column("v").to_list()
 
 
 # ---- a reference evaluator: the definitions, written as loops -----------------------
