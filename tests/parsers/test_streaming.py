@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from parsers import (
@@ -332,10 +332,33 @@ _value = st.one_of(
     values=st.lists(_value, max_size=6),
     fixed=st.lists(st.text(st.sampled_from(" \t0x1Fa"), max_size=5), min_size=20, max_size=20),
 )
+@example(values=["", "a"], fixed=[""] * 20)
+@example(values=["", "", "a", ""], fixed=[" "] * 20)
+@example(values=[' ""', "a", '"" '], fixed=["\t"] * 20)
 def test_tracerpt_plain_path_equals_the_row_regex(values, fixed):
     row = ",".join(fixed[:19]) + (("," + ",".join(values)) if values else "")
     plain, general = _csv_both([row])
     assert plain.equals(general), (row, plain.rows(), general.rows())
+
+
+@pytest.mark.parametrize(
+    ("user_data", "message"),
+    [
+        (",,a", ", a"),  # an empty first value keeps its place
+        (",a,,b", "a, , b"),
+        (', "" , a', ", a"),
+        (",,,a,,", ", , a"),  # trailing empty columns are tracerpt's padding: dropped
+        (",,", ""),
+    ],
+)
+def test_tracerpt_empty_user_data_values_are_kept_in_place(write, user_data, message):
+    # design.md: the message is the User Data columns joined with ", ", each in its place.
+    row = ",".join([""] * 16 + ["133685475410203110", "", ""]) + user_data
+    plain, general = _csv_both([row])
+    assert plain.get_column("message").to_list() == [message]
+    assert general.get_column("message").to_list() == [message]
+    trace = read_trace(write("t.csv", CSV_HEADER + "\n" + row + "\n"))
+    assert trace.events.collect().get_column("message").to_list() == [message]
 
 
 def test_tracerpt_plain_path_on_the_generated_rows():
