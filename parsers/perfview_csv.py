@@ -32,7 +32,7 @@ from typing import ClassVar
 import polars as pl
 
 from parsers.errors import TraceReadError
-from parsers.registry import TraceFormat, register
+from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
@@ -109,7 +109,7 @@ class PerfViewCsv(TraceFormat):
         return 1.0 if _header_index(head) is not None else 0.0
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
-        head = source.head(200)
+        head = sniff_head(source)
         idx = _header_index(head)
         if idx is None:
             raise TraceReadError(

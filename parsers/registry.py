@@ -15,8 +15,14 @@ from parsers.errors import TraceReadError
 from parsers.source import LineStream, SourceLines
 from parsers.trace import ParsedTrace, ParseOptions, Piece
 
-# Lines a format sees when asked whether a file is its own.
-SNIFF_LINES = 50
+# What a format sees when asked whether a file is its own: the physical lines from the
+# start up to the SNIFF_LINES-th non-blank one, and at most SNIFF_CHARS characters of
+# text. Blank lines never count, so a trace behind a run of them is still recognised;
+# junk before the first record (a tool's banner, a mail header) is tolerated up to the
+# bound. Indexes into the head are line numbers - 1, so parsers that look for a header
+# row use the same head.
+SNIFF_LINES = 1000
+SNIFF_CHARS = 4 * 2**20
 
 
 class TraceFormat(ABC):
@@ -71,9 +77,26 @@ class _Head(Protocol):
     def head(self, n: int = ...) -> list[str]: ...
 
 
+def sniff_head(source: _Head) -> list[str]:
+    """The first lines of ``source``, up to its SNIFF_LINES-th non-blank line (bounded)."""
+    want = SNIFF_LINES
+    while True:
+        head = source.head(want)
+        nonblank = chars = 0
+        for i, text in enumerate(head):
+            chars += len(text) + 1
+            if text.strip():
+                nonblank += 1
+            if nonblank >= SNIFF_LINES or chars >= SNIFF_CHARS:
+                return head[: i + 1]
+        if len(head) < want:
+            return head  # the whole input
+        want *= 4
+
+
 def detect(source: _Head) -> type[TraceFormat]:
     """Pick the format by content; the extension only breaks ties."""
-    head = source.head(SNIFF_LINES)
+    head = sniff_head(source)
     suffix = PurePath(source.path.removesuffix(".gz")).suffix.lower()
     scored = [
         (cls.sniff(head), suffix in cls.extensions, cls.name, cls) for cls in _FORMATS.values()
@@ -83,7 +106,15 @@ def detect(source: _Head) -> type[TraceFormat]:
         first = next(((i + 1, text) for i, text in enumerate(head) if text and text.strip()), None)
         tried = ", ".join(sorted(_FORMATS))
         if first is None:
-            raise TraceReadError(source.path, None, "empty input: no lines to audit")
+            if len(source.head(len(head) + 1)) > len(head):
+                raise TraceReadError(
+                    source.path,
+                    None,
+                    f"unrecognised trace format (tried {tried}): only blank lines in the "
+                    f"first {len(head):,} lines",
+                )
+            reason = f"{len(head):,} blank lines, nothing to audit" if head else "no lines to audit"
+            raise TraceReadError(source.path, None, f"empty input: {reason}")
         line_no, text = first
         shown = text if len(text) <= 120 else text[:120] + "…"
         raise TraceReadError(

@@ -15,7 +15,7 @@ from typing import ClassVar
 import polars as pl
 
 from parsers.errors import TraceReadError
-from parsers.registry import TraceFormat, register
+from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
 from parsers.timestamps import filetime_to_ts
@@ -123,12 +123,12 @@ class TracerptCsv(TraceFormat):
         return 0.0
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
-        decoder = _Decoder(source.path, source.head(200), options)
+        decoder = _Decoder(source.path, sniff_head(source), options)
         events, rejects, accounting = decoder.feed(source.lines)
         return ParsedTrace.build(source, self.name, events, rejects, accounting)
 
     def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
-        decoder = _Decoder(lines.path, lines.head(200), options)
+        decoder = _Decoder(lines.path, sniff_head(lines), options)
         for chunk in lines:
             events, rejects, accounting = decoder.feed(chunk)
             yield Piece(events.collect(), rejects, accounting)

@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from parsers import TraceReadError, formats, read_trace
-from parsers.registry import SNIFF_LINES, TraceFormat, detect, get, register
+from parsers import TraceReadError, formats, read_trace, stream_trace
+from parsers.registry import SNIFF_CHARS, SNIFF_LINES, TraceFormat, detect, get, register
 from parsers.source import read_lines
 from parsers.tracerpt_csv import TracerptCsv
 from parsers.wpp_text import WppText
@@ -127,6 +127,90 @@ def test_only_the_first_lines_are_sniffed(write):
     with pytest.raises(TraceReadError) as info:
         read_trace(path)
     assert info.value.line == 1
+
+
+def read_both(path, **kwargs):
+    """read_trace, and stream_trace in small chunks: the same format and accounting."""
+    whole = read_trace(path, **kwargs)
+    streamed = stream_trace(path, chunk_lines=7, **kwargs)
+    for _ in streamed.pieces():
+        pass
+    assert (streamed.format, streamed.accounting) == (whole.format, whole.accounting)
+    return whole
+
+
+@pytest.mark.parametrize("blank", ["\n", "   \r\n", "\t\n"])
+def test_blank_lines_before_the_first_record_are_meta(write, blank):
+    trace = read_both(write("late.txt", blank * 60 + WPP))
+    assert trace.format == "wpp-text"
+    assert trace.accounting.as_dict() == {
+        "lines": 61,
+        "events": 1,
+        "continuation": 0,
+        "meta": 60,
+        "rejected": 0,
+    }
+    csv = read_both(write("late.csv", blank * 60 + CSV))
+    assert csv.format == "tracerpt-csv"
+    assert (csv.accounting.meta, csv.accounting.events, csv.accounting.rejected) == (61, 1, 0)
+
+
+def test_blank_lines_do_not_count_towards_the_sniffed_lines(write):
+    trace = read_both(write("late.txt", "\n" * 5000 + "noise\n" * (SNIFF_LINES - 1) + WPP))
+    assert trace.format == "wpp-text"
+    assert trace.accounting.as_dict() == {
+        "lines": 5000 + SNIFF_LINES,
+        "events": 1,
+        "continuation": 0,
+        "meta": 5000,
+        "rejected": SNIFF_LINES - 1,
+    }
+    assert trace.rejects.get_column("line").to_list() == list(range(5001, 5000 + SNIFF_LINES))
+
+
+def test_junk_before_the_first_record_is_rejected_line_by_line(write):
+    trace = read_both(write("junk.txt", "mail header: x\n" * 70 + WPP + WPP))
+    assert trace.format == "wpp-text"
+    assert trace.accounting.as_dict() == {
+        "lines": 72,
+        "events": 2,
+        "continuation": 0,
+        "meta": 0,
+        "rejected": 70,
+    }
+    assert trace.rejects.get_column("line").to_list() == list(range(1, 71))
+
+
+def test_tracerpt_header_far_down_is_found(write):
+    trace = read_both(write("far.csv", "banner\n" * 300 + "\n" * 300 + CSV))
+    assert trace.format == "tracerpt-csv"
+    assert trace.accounting.as_dict() == {
+        "lines": 602,
+        "events": 1,
+        "continuation": 0,
+        "meta": 301,
+        "rejected": 300,
+    }
+
+
+def test_many_blank_lines_only_is_empty_input(write):
+    for path in (write("blank.txt", "\n" * 60), write("blank2.txt", " \r\n" * 5000)):
+        with pytest.raises(TraceReadError) as info:
+            read_trace(path)
+        assert info.value.line is None
+        lines = 60 if path.name == "blank.txt" else 5000
+        assert info.value.reason == f"empty input: {lines:,} blank lines, nothing to audit"
+
+
+def test_blank_lines_beyond_the_sniff_bound_are_not_called_empty(write):
+    path = write("huge.txt", "\n" * (SNIFF_CHARS + 1) + WPP)
+    with pytest.raises(TraceReadError) as info:
+        read_trace(path)
+    assert info.value.line is None
+    assert "empty input" not in info.value.reason
+    assert info.value.reason.endswith(f"only blank lines in the first {SNIFF_CHARS:,} lines")
+    trace = read_trace(path, format="wpp-text")  # forced, it reads
+    assert (trace.accounting.events, trace.accounting.meta) == (1, SNIFF_CHARS + 1)
 
 
 def test_forced_format_skips_detection(write):
