@@ -167,12 +167,24 @@ def split_member_path(path: str) -> tuple[Path, str] | None:
 
 
 def read_member(archive: Path, name: str, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytes:
-    """One member's bytes, after the same checks ``list_members`` makes."""
-    (member,) = [
-        m for m in list_members(archive, lambda n: n == name, limits) if m.name == name
-    ] or [None]
-    if member is None:
+    """One member's bytes, after the same checks ``list_members`` makes.
+
+    ``name`` may come from a path that went through ``pathlib``, which turns
+    ``abs.zip//etc/evil.txt`` into ``abs.zip/etc/evil.txt``: a member whose name reads as
+    ``name`` once collapsed that way (``/etc/evil.txt``, ``a//b.txt``) is the one meant,
+    so an absolute member name is refused as unsafe rather than reported missing.
+    """
+    members = list_members(archive, lambda n: _collapsed(n) == _collapsed(name), limits)
+    exact = [m for m in members if m.name == name]
+    candidates = exact or [m for m in members if _collapsed(m.name) == _collapsed(name)]
+    if not candidates:
         raise ArchiveError(f"no member {name!r} in {archive}")
-    if member.refused:
-        raise ArchiveError(member.refused)
-    return b"".join(iter_member(archive, name, limits))
+    refused = next((m for m in candidates if m.refused), None)
+    if refused is not None:
+        raise ArchiveError(refused.refused)  # type: ignore[arg-type]
+    return b"".join(iter_member(archive, candidates[0].name, limits))
+
+
+def _collapsed(name: str) -> str:
+    """A member name as it reads after ``archive.zip/`` + name went through pathlib."""
+    return str(PurePosixPath("_/" + name.replace("\\", "/")))[2:]

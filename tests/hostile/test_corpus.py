@@ -133,6 +133,34 @@ def test_nul_bytes_inside_records(tmp_path: Path) -> None:
     assert "MP\x00Init" in events(tmp_path, tmp_path / "nul.txt")["message"][1]
 
 
+def test_blank_lines_before_the_first_record(tmp_path: Path) -> None:
+    (tmp_path / "blank.txt").write_text("\n" * 40 + " \t\r\n" * 20 + WPP + WPP, encoding="utf-8")
+    (trace,) = audit_json(tmp_path, "blank.txt")
+    # Detection skips blank lines; they are meta lines of the trace.
+    assert counts(trace) == ("wpp-text", "utf-8", 62, 2, 0, 60, 0)
+    assert rejects(tmp_path, tmp_path / "blank.txt") == []
+
+
+def test_blank_lines_before_a_tracerpt_header(tmp_path: Path) -> None:
+    (tmp_path / "blank.csv").write_text("\n" * 60 + CSV_HEADER + CSV_ROW, encoding="utf-8")
+    (trace,) = audit_json(tmp_path, "blank.csv")
+    assert counts(trace) == ("tracerpt-csv", "utf-8", 62, 1, 0, 61, 0)
+
+
+def test_junk_lines_before_the_first_record(tmp_path: Path) -> None:
+    junk = "".join(f"Received: from relay{i} by mx.example.com\n" for i in range(70))
+    (tmp_path / "junk.txt").write_text(junk + "\n" + WPP + WPP, encoding="utf-8")
+    (trace,) = audit_json(tmp_path, "junk.txt")
+    assert counts(trace) == ("wpp-text", "utf-8", 73, 2, 0, 1, 70)
+    assert rejects(tmp_path, tmp_path / "junk.txt") == [(n, NOT_WPP) for n in range(1, 71)]
+
+
+def test_blank_lines_only(tmp_path: Path) -> None:
+    (tmp_path / "blank.txt").write_text("\r\n" * 60, encoding="utf-8")
+    proc = run(tmp_path, "blank.txt")
+    assert_one_line_error(proc, "blank.txt", "empty input: 60 blank lines, nothing to audit")
+
+
 # --- huge lines, encodings, truncation, line endings ---------------------------------
 
 
@@ -281,6 +309,19 @@ def test_zip_members_with_drive_letter_and_symbolic_link(tmp_path: Path) -> None
     ]
     traces = {t["path"]: t for t in json.loads(proc.stdout)["traces"]}
     assert counts(traces["x.zip/ok.txt"]) == ("wpp-text", "utf-8", 1, 1, 0, 0, 0)
+
+
+def test_zip_member_with_an_absolute_posix_name(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "abs.zip", "w") as z:
+        z.writestr("/etc/evil.txt", WPP)
+        z.writestr("ok.txt", WPP)
+    proc = run(tmp_path, "abs.zip", "-f", "json", "--fail-on", "never")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: abs.zip/etc/evil.txt: refused: unsafe member name (absolute path)"
+    ]
+    traces = {t["path"]: t for t in json.loads(proc.stdout)["traces"]}
+    assert counts(traces["abs.zip/ok.txt"]) == ("wpp-text", "utf-8", 1, 1, 0, 0, 0)
 
 
 def test_gzip_stream_cut_short(tmp_path: Path) -> None:

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
+
+import pytest
 
 from auditor.inputs import expand_inputs
-from parsers import read_trace
+from parsers import TraceReadError, read_trace
 
 TRACE = (
     "[0]0004.0010::06/06/2025-12:00:00.000 [wlan]Set OID_DOT11_NIC_POWER_STATE: TRUE Adapter=A1\n"
@@ -62,3 +65,45 @@ def test_a_zip_bomb_member_is_refused(tmp_path):
     )
     assert proc.returncode == 2
     assert "compression ratio above" in proc.stderr
+
+
+def test_an_absolute_member_name_is_refused_not_missing(tmp_path):
+    # `abs.zip//etc/evil.txt` reads as `abs.zip/etc/evil.txt` once it went through pathlib
+    archive = make_zip(
+        tmp_path / "abs.zip", {"/etc/evil.txt": TRACE, "\\win\\evil.txt": TRACE, "ok.txt": TRACE}
+    )
+    names = expand_inputs(archive)
+    assert names == [
+        f"{archive}//etc/evil.txt",
+        f"{archive}/\\win\\evil.txt",
+        f"{archive}/ok.txt",
+    ]
+    for name in (*names[:2], f"{archive}/etc/evil.txt", str(Path(names[0]))):
+        with pytest.raises(TraceReadError) as info:
+            read_trace(name)
+        assert info.value.reason == "refused: unsafe member name (absolute path)", name
+    assert read_trace(names[2]).accounting.events == 3
+    with pytest.raises(TraceReadError) as info:
+        read_trace(f"{archive}/etc/other.txt")
+    assert info.value.reason == f"no member 'etc/other.txt' in {archive}"
+
+
+def test_absolute_member_through_the_cli(tmp_path):
+    make_zip(tmp_path / "abs.zip", {"/etc/evil.txt": TRACE})
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor.cli", "audit", "abs.zip"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: abs.zip/etc/evil.txt: refused: unsafe member name (absolute path)"
+    ]
+
+
+def test_a_member_name_with_a_double_slash_is_read(tmp_path):
+    archive = make_zip(tmp_path / "d.zip", {"night//a.txt": TRACE})
+    (name,) = expand_inputs(archive)
+    assert read_trace(Path(name)).accounting.events == 3
