@@ -57,10 +57,11 @@ class ScenarioEvent:
 def items(text: str) -> list[str]:
     """The scenario's items, comments and blank lines dropped."""
     out = []
-    for raw in re.split(r"[\n;]", text):
-        item = raw.split("#", 1)[0].strip()
-        if item:
-            out.append(item)
+    for line in text.splitlines():
+        # a comment runs to the end of its line, semicolons in it included
+        for raw in line.split("#", 1)[0].split(";"):
+            if raw.strip():
+                out.append(raw.strip())
     return out
 
 
