@@ -106,7 +106,8 @@ MapOpt = Annotated[
     typer.Option(
         "--map",
         "-m",
-        help="Event map TOML for your driver's messages; tried before the built-in maps. Repeatable.",
+        help="Event map TOML for your driver's messages; tried before the built-in maps. "
+        "Repeatable. builtin:datapath adds NDIS send/receive lines (off by default: slower).",
     ),
 ]
 RulesOpt = Annotated[

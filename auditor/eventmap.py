@@ -267,13 +267,41 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
     )
 
 
-def load_map(path: str | Path) -> EventMap:
-    p = Path(path)
+# ``--map builtin:NAME`` names an optional map shipped in auditor/data/maps/optional.
+BUILTIN_PREFIX = "builtin:"
+
+
+def optional_maps() -> list[str]:
+    """Names of the optional built-in maps (not loaded unless asked for)."""
+    folder = resources.files("auditor") / "data" / "maps" / "optional"
+    return sorted(
+        f.name.removesuffix(".toml") for f in folder.iterdir() if f.name.endswith(".toml")
+    )
+
+
+def is_builtin_ref(path: str | Path) -> bool:
+    return str(path).startswith(BUILTIN_PREFIX)
+
+
+def read_map_text(path: str | Path) -> str:
+    """A map file's text, or an optional built-in map's for ``builtin:NAME``."""
+    if is_builtin_ref(path):
+        name = str(path).removeprefix(BUILTIN_PREFIX)
+        if name not in optional_maps():
+            known = ", ".join(BUILTIN_PREFIX + n for n in optional_maps())
+            raise ConfigError(
+                [Problem(str(path), None, None, f"no such built-in map (optional ones: {known})")]
+            )
+        folder = resources.files("auditor") / "data" / "maps" / "optional"
+        return (folder / f"{name}.toml").read_text(encoding="utf-8")
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), None, None, f"cannot read map: {exc}")]) from None
-    return parse_map(text, str(path))
+
+
+def load_map(path: str | Path) -> EventMap:
+    return parse_map(read_map_text(path), str(path))
 
 
 def builtin_maps() -> list[EventMap]:

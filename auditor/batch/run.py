@@ -34,6 +34,7 @@ from auditor.batch.progress import BatchProgress
 from auditor.batch.runner import DaskRunner, LocalRunner, Runner, RunnerError, run_tasks
 from auditor.batch.store import OutputStore, cache_key, config_fingerprint
 from auditor.batch.task import STATUS_FAILED, STATUS_OK, AuditConfig, TaskResult, TraceTask
+from auditor.eventmap import is_builtin_ref
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.suppressions import empty_suppressed
 from parsers.archive import DEFAULT_LIMITS, ArchiveLimits
@@ -161,7 +162,9 @@ def run_batch(
             raise BatchUsageError(str(exc)) from None
     runner = runner or _runner(options)
     config = AuditConfig(
-        map_paths=tuple(str(Path(p).resolve()) for p in options.map_paths),
+        map_paths=tuple(
+            p if is_builtin_ref(p) else str(Path(p).resolve()) for p in options.map_paths
+        ),
         rule_paths=tuple(str(Path(p).resolve()) for p in options.rule_paths),
         select=options.select,
         ignore=options.ignore,

@@ -59,6 +59,7 @@ def config_fingerprint(
     entries in force: editing the file, or an entry expiring, audits again.
     """
     from auditor import __version__
+    from auditor.eventmap import read_map_text
 
     digest = hashlib.sha256()
 
@@ -76,9 +77,10 @@ def config_fingerprint(
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".toml"):
                 part(f"builtin/{sub}/{entry.name}", entry.read_bytes())
-    for kind, paths in (("map", map_paths), ("rules", rule_paths)):
-        for path in paths:
-            part(kind, Path(path).read_bytes())
+    for path in map_paths:
+        part("map", read_map_text(path).encode("utf-8", "surrogatepass"))
+    for path in rule_paths:
+        part("rules", Path(path).read_bytes())
     entries = getattr(suppressions, "entries", ())
     if entries:
         part("suppressions", repr(entries).encode("utf-8", "surrogatepass"))
