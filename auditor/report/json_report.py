@@ -15,6 +15,20 @@ from auditor.pipeline import AuditResult, TraceSummary
 
 JSON_VERSION = 1
 ISO = "%Y-%m-%dT%H:%M:%S%.fZ"
+# A finding's fields in the order of the JSON keys (and of the tabular formats' columns).
+FINDING_FIELDS = (
+    "rule",
+    "severity",
+    "title",
+    "source",
+    "trace",
+    "adapter",
+    "adapter_inferred",
+    "ts",
+    "line",
+    "message",
+    "evidence",
+)
 
 
 def iso(expr: pl.Expr) -> pl.Expr:
@@ -33,16 +47,7 @@ def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
     )
     # Column and struct-field order is the JSON key order; dicts are built by polars.
     return frame.select(
-        "rule",
-        "severity",
-        "title",
-        "source",
-        "trace",
-        "adapter",
-        "adapter_inferred",
-        "ts",
-        "line",
-        "message",
+        *FINDING_FIELDS[:-1],
         pl.col("evidence").list.eval(
             pl.struct(
                 pl.element().struct.field(

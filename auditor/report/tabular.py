@@ -31,24 +31,11 @@ import polars as pl
 
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.report.atomic import atomic_path
-from auditor.report.json_report import _trace_entry, export_findings, iso
+from auditor.report.json_report import FINDING_FIELDS, _trace_entry, export_findings, iso
 
 if TYPE_CHECKING:
     from auditor.pipeline import TraceSummary
 
-FINDING_FIELDS = (
-    "rule",
-    "severity",
-    "title",
-    "source",
-    "trace",
-    "adapter",
-    "adapter_inferred",
-    "ts",
-    "line",
-    "message",
-    "evidence",
-)
 TRACES_SCHEMA: dict[str, pl.DataType] = {
     "path": pl.String(),
     "format": pl.String(),
