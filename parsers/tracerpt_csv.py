@@ -73,13 +73,29 @@ def _unquote(field: pl.Expr) -> pl.Expr:
     )
 
 
-def _integer(field: pl.Expr) -> pl.Expr:
-    """Hex (``0x00000F24``) or decimal."""
-    hexa = field.str.to_lowercase().str.starts_with("0x")
+def _integer(field: pl.Expr, form: str | None = None) -> pl.Expr:
+    """Hex (``0x00000F24``) or decimal; ``form`` when the whole column is known to be one."""
+    if form == "hex":
+        return field.str.slice(2).str.to_integer(base=16, strict=False)
+    if form == "decimal":
+        return field.str.to_integer(base=10, strict=False)
+    hexa = field.str.starts_with("0x") | field.str.starts_with("0X")
     return (
         pl.when(hexa)
         .then(field.str.slice(2).str.to_integer(base=16, strict=False))
         .otherwise(field.str.to_integer(base=10, strict=False))
+    )
+
+
+def _ticks(clock: pl.Expr, form: str | None = None) -> pl.Expr:
+    """Clock-Time as FILETIME ticks: an integer, or a re-saved float read as the exact
+    decimal it spells (`1.3312743573048245e+17`), not through a float64: that recovers
+    the tick count tracerpt wrote."""
+    as_integer = clock.str.to_integer(strict=False)
+    if form == "integer":
+        return as_integer
+    return pl.coalesce(
+        as_integer, clock.cast(pl.Decimal(38, 0), strict=False).cast(pl.Int64, strict=False)
     )
 
 
@@ -135,10 +151,17 @@ class TracerptCsv(TraceFormat):
 
 
 # A row whose fixed columns hold no quote splits at its first commas exactly as the row
-# regex would; a User Data part without quotes, or with simple quoted values (no comma or
-# quote inside), is joined by two replaces instead of a list of values. Other rows take
-# the general path. Both give the same fields (tests check it).
+# regex would, so it is found and split by one literal ``splitn`` (no regex at all); only
+# rows with a quote in the fixed columns take the row regex. The User Data of a split row
+# is turned into the message by the cheapest of three equivalent means: tracerpt's own
+# tidy shape (values after ", ", none empty or padded) needs only its quotes removed;
+# simple quoted values (no comma or quote inside) two replaces; anything else the general
+# list of values. All give the fields of the row regex (tests check it).
 _SIMPLE_VALUE = r'(?:"[^",]*"|[^,"]*)'
+_TIDY_TEXT = r'[^", \t](?:[^",]*[^", \t])?'
+TIDY_USER_DATA = rf'^(?: (?:"{_TIDY_TEXT}"|{_TIDY_TEXT})(?:, (?:"{_TIDY_TEXT}"|{_TIDY_TEXT}))*)?$'
+SIMPLE_USER_DATA = rf"^(?:[ \t]*{_SIMPLE_VALUE}[ \t]*(?:,[ \t]*{_SIMPLE_VALUE}[ \t]*)*)?$"
+_SPLIT = "__split"
 
 
 class _Decoder:
@@ -174,16 +197,41 @@ class _Decoder:
             key = wanted.get(label)
             if key and key not in self.index:
                 self.index[key] = i
-        # fixed columns without a quote, then (optionally) simple User Data values
-        self.plain_row = "^" + ",".join(['[^,"]*'] * fixed) + rf"(?:,[ \t]*{_SIMPLE_VALUE}[ \t]*)*$"
         self.events_before = 0
+
+    def split(self, text: pl.Expr) -> pl.Expr:
+        """The fixed columns and the User Data (``field_{fixed}``) of a row, split at commas."""
+        return text.str.splitn(",", self.fixed + 1)
+
+    def splits_exactly(self, text: pl.Expr, split: pl.Expr) -> pl.Expr:
+        """Whether the literal split is the row regex's: all fixed columns, none quoted."""
+        rest = split.struct.field(f"field_{self.fixed}").fill_null("")
+        complete = split.struct.field(f"field_{self.fixed - 1}").is_not_null()
+        quotes = text.str.count_matches('"', literal=True)
+        return complete & (quotes == rest.str.count_matches('"', literal=True))
 
     def feed(self, chunk: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
         header_line, fixed = self.header_line, self.fixed
-        lines = chunk.with_columns(
-            pl.col("text").str.contains(r"^\s*$").alias("blank"),
-            pl.col("text").str.contains(self.pattern).alias("row"),
-        )
+        text = pl.col("text")
+        lines = chunk.with_columns(self.split(text).alias(_SPLIT))
+        lines = lines.with_columns(self.splits_exactly(text, pl.col(_SPLIT)).alias("plain"))
+        # The row regex and the blank test run only on the lines the literal split cannot
+        # judge: a line split into all its fixed columns has commas, so it is not blank.
+        row = lines.get_column("plain")
+        blank = pl.repeat(False, lines.height, eager=True) if fixed > 1 else None
+        others = row.not_()
+        if others.any() or blank is None:
+            at = others.arg_true()
+            judged = lines.filter(others).select(
+                text.str.contains(self.pattern).alias("row"),
+                text.str.contains(r"^\s*$").alias("blank"),
+            )
+            row = row.scatter(at, judged.get_column("row"))
+            if blank is None:
+                blank = lines.select(text.str.contains(r"^\s*$").alias("blank")).to_series()
+            else:
+                blank = blank.scatter(at, judged.get_column("blank"))
+        lines = lines.with_columns(row.alias("row"), blank.alias("blank"))
         after = pl.col("line") > header_line
         is_event = after & pl.col("row") & ~pl.col("blank")
         lines = lines.with_columns(
@@ -208,9 +256,10 @@ class _Decoder:
             )
             .cast(REJECT_SCHEMA)  # type: ignore[arg-type]
         )
+        all_events = lines.get_column("is_event").all()
         events = (
-            lines.filter(pl.col("is_event"))
-            .select("line", "text")
+            (lines if all_events else lines.filter(pl.col("is_event")))
+            .select("line", "text", _SPLIT, "plain")
             .with_row_index("seq", offset=self.events_before)
             .with_columns(pl.col("seq").cast(pl.UInt64))
         )
@@ -226,28 +275,33 @@ class _Decoder:
         return conform(self._decode(events)), rejected, accounting
 
     def _decode(self, events: pl.DataFrame) -> pl.LazyFrame:
+        """Events (``seq``, ``line``, ``text``) to canonical columns, by the cheapest path."""
+        if _SPLIT not in events.columns:
+            text = pl.col("text")
+            events = events.with_columns(self.split(text).alias(_SPLIT))
+            events = events.with_columns(self.splits_exactly(text, pl.col(_SPLIT)).alias("plain"))
         if not events.height:
             return self._general(events.lazy())
-        plain = events.select(pl.col("text").str.contains(self.plain_row)).to_series()
+        plain = events.get_column("plain")
         n_plain = int(plain.sum())
         if n_plain == events.height:
-            return self._plain(events.lazy())
+            return self._plain(events)
         if n_plain == 0:
             return self._general(events.lazy())
         return pl.concat(
-            [self._plain(events.filter(plain).lazy()), self._general(events.filter(~plain).lazy())]
+            [self._plain(events.filter(plain)), self._general(events.filter(~plain).lazy())]
         ).sort("seq")
 
     def _select(
-        self, events: pl.LazyFrame, col: Callable[[str], pl.Expr], message: pl.Expr
+        self,
+        events: pl.LazyFrame,
+        col: Callable[[str], pl.Expr],
+        message: pl.Expr,
+        forms: dict[str, str] | None = None,
     ) -> pl.LazyFrame:
-        clock = col("clock")
-        # A re-saved float (`1.3312743573048245e+17`) is read as the exact decimal it
-        # spells, not through a float64: that recovers the tick count tracerpt wrote.
-        ticks = pl.coalesce(
-            clock.str.to_integer(strict=False),
-            clock.cast(pl.Decimal(38, 0), strict=False).cast(pl.Int64, strict=False),
-        )
+        """The canonical columns; ``forms`` says which columns are known to be all ``hex``,
+        all ``decimal`` (integers) or ``integer`` (Clock-Time): each is converted once."""
+        forms = forms or {}
         events = events.with_columns(message.alias("message"))
         if self.options.keep is not None:
             events = events.filter(
@@ -257,16 +311,16 @@ class _Decoder:
             pl.lit(self.path).alias("trace"),
             pl.col("seq"),
             pl.col("line"),
-            filetime_to_ts(ticks).alias("ts"),
+            filetime_to_ts(_ticks(col("clock"), forms.get("clock"))).alias("ts"),
             col("provider").alias("provider"),
             pl.coalesce(
                 _name_or_null(col("task")), _name_or_null(col("type")), _name_or_null(col("opcode"))
             ).alias("event"),
-            _integer(col("event_id")).alias("event_id"),
+            _integer(col("event_id"), forms.get("event_id")).alias("event_id"),
             pl.when(col("level") == "").then(None).otherwise(col("level")).alias("level"),
-            _integer(col("pid")).alias("pid"),
-            _integer(col("tid")).alias("tid"),
-            _integer(col("cpu")).alias("cpu"),
+            _integer(col("pid"), forms.get("pid")).alias("pid"),
+            _integer(col("tid"), forms.get("tid")).alias("tid"),
+            _integer(col("cpu"), forms.get("cpu")).alias("cpu"),
             pl.col("message"),
         )
 
@@ -281,26 +335,70 @@ class _Decoder:
         rest = fields.struct.field("rest").fill_null("")
         return self._select(events, col, _user_values(rest))
 
-    def _plain(self, events: pl.LazyFrame) -> pl.LazyFrame:
-        split = pl.col("__split")
+    def _plain(self, events: pl.DataFrame) -> pl.LazyFrame:
+        """Rows the literal split cuts exactly (``plain``): no regex on the fixed columns."""
+        split = pl.col(_SPLIT)
+        stripped = [
+            split.struct.field(f"field_{i}").str.strip_chars(" \t").alias(f"__{key}")
+            for key, i in self.index.items()
+        ]
+        rest = split.struct.field(f"field_{self.fixed}").fill_null("")
+        fields = events.select(
+            "seq",
+            "line",
+            *stripped,
+            rest.alias("__rest"),
+            rest.str.contains(TIDY_USER_DATA).alias("__tidy"),
+        )
+        forms = _forms(fields, {key: f"__{key}" for key in self.index})
 
         def col(key: str) -> pl.Expr:
-            if key in self.index:
-                return split.struct.field(f"field_{self.index[key]}").str.strip_chars(" \t")
-            return pl.lit(None, dtype=pl.String)
+            return pl.col(f"__{key}") if key in self.index else pl.lit(None, dtype=pl.String)
 
-        rest = split.struct.field(f"field_{self.fixed}").fill_null("")
-        message = (
+        rest = pl.col("__rest")
+        # tracerpt's own shape: ` "a", 1, "b c"` -> `a, 1, b c`
+        tidy = rest.str.strip_prefix(" ").str.replace_all('"', "", literal=True)
+        is_tidy = fields.get_column("__tidy")
+        if is_tidy.all():
+            return self._select(fields.lazy(), col, tidy, forms)
+        simple = (
             rest.str.replace(r"(?:,[ \t]*)+$", "")
             .str.replace_all(r"[ \t]*,[ \t]*", ", ")
             .str.strip_chars(" \t")
             .str.replace_all(r'"[ \t]*([^"]*?)[ \t]*"', "${1}")
         )
-        return self._select(
-            events.with_columns(pl.col("text").str.splitn(",", self.fixed + 1).alias("__split")),
-            col,
-            message,
-        )
+        is_simple = ~is_tidy & fields.select(rest.str.contains(SIMPLE_USER_DATA)).to_series()
+        groups = [
+            (is_tidy, tidy),
+            (is_simple, simple),
+            (~is_tidy & ~is_simple, _user_values(rest)),
+        ]
+        # Each expression runs only on its own rows; the pieces go back into source order.
+        parts = [
+            fields.filter(mask).with_columns(message.alias("__message"))
+            for mask, message in groups
+            if mask.any()
+        ]
+        fields = pl.concat(parts).sort("seq") if len(parts) > 1 else parts[0]
+        return self._select(fields.lazy(), col, pl.col("__message"), forms)
+
+
+def _forms(fields: pl.DataFrame, columns: dict[str, str]) -> dict[str, str]:
+    """Which representation each integer column of this chunk uses, if only one."""
+    checks = []
+    for key in ("event_id", "pid", "tid", "cpu"):
+        if key in columns:
+            field = pl.col(columns[key])
+            hexa = field.str.starts_with("0x") | field.str.starts_with("0X")
+            checks += [hexa.all().alias(f"{key}:hex"), (~hexa).all().alias(f"{key}:decimal")]
+    if "clock" in columns:
+        clock = pl.col(columns["clock"])
+        # Digits only (no `.`, exponent or sign): the integer FILETIME tracerpt writes.
+        checks.append(clock.str.contains(r"^[0-9]*$").all().alias("clock:integer"))
+    if not checks or not fields.height:
+        return {}
+    found = fields.select(checks).row(0, named=True)
+    return {name.split(":")[0]: name.split(":")[1] for name, ok in found.items() if ok}
 
 
 def _user_values(rest: pl.Expr) -> pl.Expr:

@@ -307,6 +307,7 @@ def test_wpp_fast_shape_turns_away_what_it_cannot_split():
 
 
 def _csv_both(rows: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows (those the row regex accepts) by the dispatching decoder and by the regex."""
     decoder = CsvDecoder("t", [CSV_HEADER], ParseOptions())
     frame = pl.DataFrame(
         {
@@ -314,10 +315,18 @@ def _csv_both(rows: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
             "line": pl.Series(range(2, len(rows) + 2), dtype=pl.UInt32),
             "text": rows,
         }
+    ).filter(pl.col("text").str.contains(decoder.pattern))
+    return (decoder._decode(frame).collect(), decoder._general(frame.lazy()).collect())
+
+
+def _n_split_exactly(rows: list[str]) -> int:
+    decoder = CsvDecoder("t", [CSV_HEADER], ParseOptions())
+    text = pl.col("text")
+    return (
+        pl.DataFrame({"text": rows})
+        .select(decoder.splits_exactly(text, decoder.split(text)).sum())
+        .item()
     )
-    plain = frame.select(pl.col("text").str.contains(decoder.plain_row)).to_series()
-    frame = frame.filter(plain)
-    return (decoder._plain(frame.lazy()).collect(), decoder._general(frame.lazy()).collect())
 
 
 _value = st.one_of(
@@ -337,8 +346,31 @@ _value = st.one_of(
 @example(values=[' ""', "a", '"" '], fixed=["\t"] * 20)
 def test_tracerpt_plain_path_equals_the_row_regex(values, fixed):
     row = ",".join(fixed[:19]) + (("," + ",".join(values)) if values else "")
+    assert _n_split_exactly([row]) == 1
     plain, general = _csv_both([row])
     assert plain.equals(general), (row, plain.rows(), general.rows())
+
+
+_near_tidy = st.text(st.sampled_from("ab \t"), max_size=5)
+
+
+@HOSTILE_SETTINGS
+@given(
+    values=st.lists(
+        st.tuples(st.sampled_from(["", " ", "  ", "\t"]), _near_tidy, st.booleans()), max_size=5
+    ),
+    clock=st.sampled_from(["133685475410203110", "1.3368547541020311e+17", "", "x", "+5"]),
+    ids=st.sampled_from(["0x00000004", "4", "", "0X1f", "x"]),
+)
+@example(values=[(" ", "a", True), (" ", "1", False)], clock="133685475410203110", ids="0x4")
+def test_tracerpt_tidy_user_data_equals_the_row_regex(values, clock, ids):
+    # tracerpt's own shape (`, "text", 1`) and every near miss: padding, empty values, tabs
+    user_data = "".join(f",{lead}" + (f'"{v}"' if quoted else v) for lead, v, quoted in values)
+    fixed = [""] * 9 + [ids, ids, ids] + [""] * 4 + [clock, "", ""]
+    rows = [",".join(fixed) + user_data, ",".join(fixed) + ", plain, 1"]
+    assert _n_split_exactly(rows) == 2
+    plain, general = _csv_both(rows)
+    assert plain.equals(general), (rows, plain.rows(), general.rows())
 
 
 @pytest.mark.parametrize(
@@ -365,7 +397,7 @@ def test_tracerpt_plain_path_on_the_generated_rows():
     rng = random.Random(7)
     rows = [csv_row(rng, i) for i in range(400)]
     plain, general = _csv_both(rows)
-    assert plain.height > 100
+    assert _n_split_exactly(rows) > 100
     assert plain.equals(general)
 
 
