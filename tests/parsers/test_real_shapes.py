@@ -1,0 +1,167 @@
+"""Real public excerpts of each export (tests/parsers/real/, sources in SOURCES.md).
+
+Every line a person would call valid is an event, a continuation or a meta line, never a
+reject, and each timestamp is exact to the digit the export printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from parsers import read_trace, stream_trace
+
+from .helpers import check_trace
+
+REAL = Path(__file__).resolve().parent / "real"
+
+
+def stamps(path: Path) -> list[str | None]:
+    trace = read_trace(path)
+    check_trace(trace)
+    assert trace.rejects.height == 0, trace.rejects.rows()
+    return (
+        trace.events.collect()
+        .select(pl.col("ts").dt.to_string("%Y-%m-%d %H:%M:%S%.9f"))
+        .to_series()
+        .to_list()
+    )
+
+
+@pytest.mark.parametrize("path", sorted(REAL.glob("*.txt")), ids=lambda p: p.name)
+def test_streamed_like_read_whole(path):
+    whole = read_trace(path)
+    trace = stream_trace(path, chunk_lines=3)
+    events = pl.concat([p.events for p in trace.pieces()])
+    assert events.equals(whole.events.collect())
+    assert trace.accounting == whole.accounting
+
+
+def test_netsh_convert_in_a_viewer_with_line_numbers():
+    # Source: https://learn.microsoft.com/troubleshoot/windows-client/networking/
+    # wireless-network-connectivity-issues-troubleshooting ("An example of a good connection setup")
+    path = REAL / "netsh-wlan-autoconfig-tat.txt"
+    assert stamps(path) == [
+        "2018-09-17 10:22:14.658000000",
+        "2018-09-17 10:22:14.667000000",
+        "2018-09-17 10:22:14.708000000",
+        "2018-09-17 10:22:14.710000000",
+        "2018-09-17 10:22:14.879000000",
+        "2018-09-17 10:22:14.990000000",
+    ]
+    events = read_trace(path).events.collect()
+    assert events.row(3, named=True) | {"ts": None, "trace": None} == {
+        "trace": None,
+        "seq": 3,
+        "line": 4,
+        "ts": None,
+        "provider": "Microsoft-Windows-WLAN-AutoConfig",
+        "event": None,
+        "event_id": None,
+        "level": None,
+        "pid": 0x0F24,
+        "tid": 0x17E0,
+        "cpu": 2,
+        "message": "FSM Transition from State: Configuring to State: Associating",
+    }
+
+
+def test_netsh_convert_filtered_with_stray_spaces_and_wrapped_messages():
+    # Source: the same page ("Enable trace filter for [Microsoft-Windows-NWifi]")
+    path = REAL / "netsh-wlan-autoconfig-filtered.txt"
+    assert stamps(path) == [
+        "2017-08-28 13:24:28.902000000",
+        "2017-08-28 13:24:28.960000000",
+        "2017-08-28 13:24:28.962000000",
+        "2017-08-28 13:24:29.127000000",
+        "2017-08-28 13:24:29.549000000",
+        "2017-08-28 13:24:29.549000000",
+        "2017-08-28 13:24:29.705000000",
+        "2017-08-28 13:24:29.705000000",
+        "2017-08-28 13:24:29.705000000",
+        "2017-08-28 13:24:29.751000000",
+        "2017-08-28 13:24:29.751278800",
+        "2017-08-28 13:24:29.751340400",
+    ]
+    trace = read_trace(path)
+    assert trace.accounting.as_dict() == {
+        "lines": 14,
+        "events": 12,
+        "continuation": 2,
+        "meta": 0,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    assert events.get_column("line").to_list() == [1, *range(3, 13), 13]
+    assert events.get_column("message").to_list()[0] == (
+        "FSM Transition from State:\nAssociating to State: Authenticating"
+    )
+    disassoc = events.row(3, named=True)
+    assert (disassoc["provider"], disassoc["pid"], disassoc["tid"], disassoc["cpu"]) == (
+        "Microsoft-Windows-NWiFi",
+        0,
+        0,
+        0,
+    )
+    assert disassoc["message"] == "DisAssoc: 0x8A1514B62510 Reason: 0x4"
+
+
+def test_wmitrace_logdump_of_iddcx():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/display/indirect-display-debugging
+    path = REAL / "iddcx-wmitrace-logdump.txt"
+    assert stamps(path) == [
+        "2020-04-24 09:43:36.894000000",
+        "2020-04-24 09:43:36.897000000",
+        "2020-04-24 09:43:36.897000000",
+        "2020-04-24 09:43:36.897000000",
+        "2020-04-24 09:43:36.917000000",
+        None,  # Unknown( 76): no time of its own
+        "2020-04-24 09:43:36.917000000",
+        "2020-04-24 09:43:36.936000000",
+        "2020-04-24 09:43:55.341000000",
+    ]
+    trace = read_trace(path)
+    assert trace.accounting.as_dict() == {
+        "lines": 12,
+        "events": 9,
+        "continuation": 0,
+        "meta": 3,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    # several bracket groups: the first is the provider, the others stay in the message
+    assert events.row(0, named=True)["provider"] == "cx"
+    assert events.row(0, named=True)["message"] == "[IddCx]DriverEntry: Enter"
+    unknown = events.row(5, named=True)
+    assert unknown["provider"] == "ac5ec775-ccdb-3c2c-6150-28b4eacacbc4"
+    assert unknown["line"] == 8
+
+
+def test_xperf_dumper_of_a_pmc_trace():
+    # Source: https://github.com/rust-lang/rustc-perf/blob/master/collector/src/etw_parser.rs
+    path = REAL / "xperf-dumper-rustc-perf.txt"
+    # Trace Start 132675686690347142 (FILETIME) plus each row's microseconds
+    assert stamps(path) == [
+        "2021-06-07 19:44:29.034714200",
+        "2021-06-07 19:44:29.034714200",
+        "2021-06-07 19:44:29.291158200",
+        "2021-06-07 19:44:29.291158200",
+        "2021-06-07 19:44:29.291162200",
+        "2021-06-07 19:44:29.291162200",
+        "2021-06-07 19:44:29.139457200",
+        "2021-06-07 19:44:30.394356200",
+    ]
+    trace = read_trace(path)
+    assert trace.format == "xperf-dumper"
+    assert trace.accounting.as_dict() == {
+        "lines": 19,
+        "events": 8,
+        "continuation": 0,
+        "meta": 11,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    start = events.row(6, named=True)
+    assert (start["provider"], start["pid"], start["line"]) == ("P-Start", 10612, 18)
