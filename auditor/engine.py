@@ -36,6 +36,9 @@ GROUP = ["trace", "adapter"]
 _I = pl.col("__i")
 _G0 = pl.col("__g0")
 _TSK = pl.col("__tsk")
+# Row indexes (and every staged latest-p column) are 32-bit: a rule pack stages dozens of
+# them, and no timeline of lifecycle events comes near 2**31 rows.
+INDEX = pl.Int32
 # The synthetic trace.end row's text, shown where a finding is anchored at it.
 END_TEXT = "(end of trace)"
 
@@ -72,7 +75,7 @@ def prepare(timeline: pl.DataFrame, last_lines: Mapping[str, int] | None = None)
     )
     frame = pl.concat([timeline, ends], how="diagonal_relaxed")
     frame = frame.sort(["trace", "adapter", "__tsk", "seq"], nulls_last=False)
-    frame = frame.with_row_index("__i").with_columns(pl.col("__i").cast(pl.Int64))
+    frame = frame.with_row_index("__i").with_columns(pl.col("__i").cast(INDEX))
     return frame.with_columns(pl.col("__i").min().over(GROUP).alias("__g0"))
 
 
@@ -127,7 +130,7 @@ class Compiler:
 
         A -1 planted at each adapter's first row stops the fill at the boundary, so the
         filled column is read once (no second reference to re-evaluate)."""
-        marked = pl.when(cond).then(_I).when(_I == _G0).then(pl.lit(-1, pl.Int64))
+        marked = pl.when(cond).then(_I).when(_I == _G0).then(pl.lit(-1, INDEX))
         return marked.otherwise(None).forward_fill().replace(-1, None)
 
     def expr(self, node: Node) -> pl.Expr:
@@ -216,7 +219,7 @@ class Compiler:
         if not moves:
             self.staged.setdefault(
                 self._machine_key(machine, "moved"),
-                (0, pl.lit(None, pl.Int64).alias(self._machine_key(machine, "moved"))),
+                (0, pl.lit(None, INDEX).alias(self._machine_key(machine, "moved"))),
             )
             return pl.lit(machine.initial, pl.String), 0
         level = max(lv for _, _, lv in moves)
@@ -233,7 +236,8 @@ class Compiler:
             level + 1,
             pl.when(last_move.is_not_null())
             .then(target.otherwise(pl.lit(None, pl.String)).forward_fill())
-            .otherwise(pl.lit(machine.initial, pl.String)),
+            .otherwise(pl.lit(machine.initial, pl.String))
+            .cast(pl.Enum(machine.states)),
         )
         return after, level + 2
 
@@ -243,7 +247,9 @@ class Compiler:
         before = self._column(
             key + "before",
             level,
-            pl.when(_I > _G0).then(after.shift(1)).otherwise(pl.lit(machine.initial, pl.String)),
+            pl.when(_I > _G0)
+            .then(after.shift(1))
+            .otherwise(pl.lit(machine.initial, pl.String).cast(pl.Enum(machine.states))),
         )
         self._column(
             key + "prevmove",
@@ -359,8 +365,13 @@ def evaluate_rule(
         # Only real anchors count: an adapter whose only anchor is the synthetic
         # trace.end gave the rule nothing to judge, so nothing was left unjudged.
         real_anchor = on & (pl.col("kind") != Kind.TRACE_END.value).fill_null(True)
-        per_group = judged.group_by(GROUP, maintain_order=True).agg(
-            real_anchor.any().alias("__on"), *[pl.col(n).any() for n in names]
+        # __g0 (the adapter's first row) names the timeline: an integer key groups far
+        # faster than the (trace, adapter) strings
+        per_group = judged.group_by("__g0", maintain_order=True).agg(
+            pl.col("trace").first(),
+            pl.col("adapter").first(),
+            real_anchor.any().alias("__on"),
+            *[pl.col(n).any() for n in names],
         )
         missing = pl.concat_list(
             [
@@ -385,9 +396,9 @@ def evaluate_rule(
         )
         for n in names:
             # A rule is judged only on adapters where each of its requirements held once.
-            evaluable = evaluable & pl.col(n).any().over(GROUP)
-    fired = on & when & evaluable
-    if not judged.select(fired.any()).item():
+            evaluable = evaluable & pl.col(n).any().over("__g0")
+    fired = judged.select((on & when & evaluable).alias("__fired")).to_series()
+    if not fired.any():
         return pl.DataFrame(schema=_RAW_FINDING_SCHEMA), not_evaluable
     work = judged.lazy().with_columns(comp.evidence_columns(rule.when)).collect()
     hits = work.filter(fired).select(pl.col("__i").alias("__row"), "__g0").with_row_index("__hit")
