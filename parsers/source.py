@@ -13,6 +13,7 @@ import io
 import sys
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -291,23 +292,72 @@ def stream_lines(
     return LineStream(name, lines.encoding, iter(lines.lines.iter_slices(chunk_lines)))
 
 
+# Bytes read at a time when a file is streamed: each block, cut after its last LF, is
+# handed to polars' line reader. Reading block by block keeps memory bounded by the block
+# and chunk sizes (polars' own streaming reader runs ahead of a slower consumer and holds
+# most of a big file), at about the speed of reading the whole file at once.
+STREAM_BLOCK_BYTES = 8 * 2**20
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file in pieces that each end with a LF (the last one perhaps not)."""
+    with path.open("rb") as fh:
+        carry = bytearray()
+        while data := fh.read(STREAM_BLOCK_BYTES):
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry += data  # a line longer than a block: keep reading
+                continue
+            if carry:
+                yield bytes(carry) + data[: cut + 1]
+                carry = bytearray()
+            else:
+                yield data[: cut + 1]
+            carry += data[cut + 1 :]
+        if carry:
+            yield bytes(carry)
+
+
+def _read_ahead(frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``frames``, each read in a worker thread while the caller works on the one before.
+
+    polars releases the GIL while it splits a block into lines, so reading overlaps
+    decoding; only one block is ever read ahead, so memory stays bounded.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, frames, None)
+        while (frame := pending.result()) is not None:
+            pending = pool.submit(next, frames, None)
+            yield frame
+
+
 def _stream_file(
     path: Path, name: str, encoding: Encoding, chunk_lines: int, tail_cr: bool
 ) -> Iterator[pl.DataFrame]:
-    batches = pl.scan_lines(path, name="text", glob=False).collect_batches(chunk_size=chunk_lines)
     next_line = 1
-    held: pl.DataFrame | None = None  # one batch behind, to know which one is the last
+    held: pl.DataFrame | None = None  # one block behind, to know which one is the last
+    ready: list[pl.DataFrame] = []  # numbered lines not yet handed out
+    n_ready = 0
 
     def finish(frame: pl.DataFrame, *, last: bool) -> Iterator[pl.DataFrame]:
-        nonlocal next_line
+        """Number a block's lines; hand out whole chunks of ``chunk_lines`` (all, at the end)."""
+        nonlocal next_line, n_ready, ready
         if next_line == 1 and encoding is Encoding.UTF8_BOM:
             frame = _strip_bom(frame)
         frame = _number(split_lone_cr(frame, last=last and tail_cr), next_line)
         next_line += frame.height
-        yield from frame.iter_slices(chunk_lines)
+        ready.append(frame)
+        n_ready += frame.height
+        if n_ready < chunk_lines and not last:
+            return
+        lines = pl.concat(ready, rechunk=True) if len(ready) > 1 else ready[0]
+        whole = lines.height if last else lines.height - lines.height % chunk_lines
+        yield from lines.slice(0, whole).iter_slices(chunk_lines)
+        ready = [lines.slice(whole)] if whole < lines.height else []
+        n_ready = lines.height - whole
 
     try:
-        for batch in batches:
+        for batch in _read_ahead(pl.read_lines(block, name="text") for block in _blocks(path)):
             if not batch.height:
                 continue
             if held is not None:

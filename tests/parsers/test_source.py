@@ -6,9 +6,14 @@ import codecs
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from parsers import source
 from parsers.errors import TraceReadError
-from parsers.source import SNIFF_BYTES, Encoding, read_lines, sniff_encoding
+from parsers.source import SNIFF_BYTES, Encoding, read_lines, sniff_encoding, stream_lines
+
+from .helpers import HOSTILE_SETTINGS
 
 
 def rows(source) -> list[tuple[int, str]]:
@@ -194,3 +199,35 @@ def test_directory_raises_trace_read_error(tmp_path):
 )
 def test_sniff_encoding(head, expected):
     assert sniff_encoding(head) is expected
+
+
+@HOSTILE_SETTINGS
+@given(
+    parts=st.lists(
+        st.sampled_from(["a", "bé", "\n", "\r", "\r\n", "", " ", "\ufeff", "x" * 9]), max_size=40
+    ),
+    bom=st.booleans(),
+    block=st.integers(1, 12),
+    chunk_lines=st.integers(1, 6),
+)
+def test_streamed_blocks_give_the_lines_of_the_whole_file(
+    workdir, monkeypatch, parts, bom, block, chunk_lines
+):
+    # Blocks of a few bytes put block boundaries inside lines, CRLF pairs and characters.
+    monkeypatch.setattr(source, "STREAM_BLOCK_BYTES", block)
+    path = workdir / "blocks.txt"
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + "".join(parts).encode())
+    chunks = list(stream_lines(path, chunk_lines=chunk_lines))
+    assert all(0 < c.height <= chunk_lines for c in chunks)
+    assert all(c.height == chunk_lines for c in chunks[:-1])
+    streamed = (
+        pl.concat(chunks) if chunks else pl.DataFrame(schema={"line": pl.UInt32, "text": pl.String})
+    )
+    assert streamed.equals(read_lines(path).lines)
+
+
+def test_a_line_longer_than_a_block_is_one_line(write, monkeypatch):
+    monkeypatch.setattr(source, "STREAM_BLOCK_BYTES", 4)
+    path = write("long.txt", "short\n" + "y" * 50 + "\nend")
+    lines = pl.concat(list(stream_lines(path, chunk_lines=2)))
+    assert lines.rows() == [(1, "short"), (2, "y" * 50), (3, "end")]
