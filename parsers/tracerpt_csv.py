@@ -117,6 +117,8 @@ def _row_pattern(header: list[str]) -> str:
         if key:
             named.add(key)
         parts.append(group if i == 0 else "," + group)
+    if not parts:
+        return r"^(?<rest>.*)$"  # User Data first: every line is all User Data
     return "^" + "".join(parts) + r"(?:,(?<rest>.*))?$"
 
 
@@ -205,6 +207,8 @@ class _Decoder:
 
     def splits_exactly(self, text: pl.Expr, split: pl.Expr) -> pl.Expr:
         """Whether the literal split is the row regex's: all fixed columns, none quoted."""
+        if self.fixed == 0:
+            return pl.lit(False)  # User Data first: the row regex takes the whole line
         rest = split.struct.field(f"field_{self.fixed}").fill_null("")
         complete = split.struct.field(f"field_{self.fixed - 1}").is_not_null()
         quotes = text.str.count_matches('"', literal=True)

@@ -408,3 +408,67 @@ def test_utf16_and_bom_inputs_stream_to_the_same_events(write):
         ("bom.txt", codecs.BOM_UTF8 + text.encode()),
     ):
         assert_same(write(name, data), 3)
+
+
+_LABELS = [
+    "Event Name",
+    "Type",
+    "Event ID",
+    "Level",
+    "Opcode",
+    "Task",
+    "PID",
+    "TID",
+    "Processor Number",
+    "Clock-Time",
+    "Version",
+    "Kernel(ms)",
+]
+_VALUES = [
+    "",
+    " ",
+    "\t",
+    "0x1F",
+    "0X1f",
+    "0x",
+    "12",
+    "-5",
+    "+5",
+    "x",
+    "Info",
+    '"q"',
+    '" q "',
+    '"a,b"',
+    '""',
+    '"',
+    "133685475410203110",
+    "1.3368547541020311e+17",
+    "99999999999",
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_tracerpt_fast_paths_equal_the_row_regex_for_any_header_layout(seed):
+    # Any order and subset of the labels, User Data anywhere or absent, ragged rows.
+    rng = random.Random(seed)
+    labels = rng.sample(_LABELS, rng.randint(2, len(_LABELS)))
+    labels = [lab for lab in labels if lab not in ("Event Name", "Clock-Time")]
+    labels = ["Event Name", *labels, "Clock-Time"]
+    at = rng.randint(0, len(labels))
+    if seed % 5:
+        labels = [*labels[:at], "User Data", *labels[at:]]
+    decoder = CsvDecoder("t", [", ".join(labels)], ParseOptions())
+    rows = [
+        ",".join(rng.choice(_VALUES) for _ in range(rng.randint(0, len(labels) + 4)))
+        for _ in range(200)
+    ]
+    frame = pl.DataFrame(
+        {
+            "seq": pl.Series(range(len(rows)), dtype=pl.UInt64),
+            "line": pl.Series(range(2, len(rows) + 2), dtype=pl.UInt32),
+            "text": rows,
+        }
+    ).filter(pl.col("text").str.contains(decoder.pattern))
+    fast = decoder._decode(frame).collect()
+    general = decoder._general(frame.lazy()).collect()
+    assert fast.equals(general), (labels, fast.rows(), general.rows())

@@ -442,3 +442,35 @@ def test_every_field_quoted_as_powershell_export_csv_writes(write):
         '1, a, "b"',
     )
     assert events.get_column("ts").dt.epoch("ns").item() == TS_NS
+
+
+def test_user_data_as_the_first_column_makes_every_line_user_data(write):
+    # No fixed column before User Data: each line is all User Data, empty values in place.
+    trace = read_trace(write("ud.csv", "User Data, Event Name, Clock-Time\n,x\n\nx, P\n"))
+    assert trace.accounting.as_dict() == {
+        "lines": 4,
+        "events": 2,
+        "continuation": 0,
+        "meta": 2,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    assert events.select("line", "message").rows() == [(2, ", x"), (4, "x, P")]
+
+
+def test_one_fixed_column_keeps_blank_lines_as_meta(write):
+    text = 'Event Name, User Data, Clock-Time\n\n   \nP, 1, 133685475410203110\n"Q", "x"\nR\n'
+    trace = read_trace(write("one.csv", text))
+    assert trace.accounting.as_dict() == {
+        "lines": 6,
+        "events": 3,
+        "continuation": 0,
+        "meta": 3,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    assert events.select("line", "provider", "message").rows() == [
+        (4, "P", "1, 133685475410203110"),
+        (5, "Q", "x"),
+        (6, "R", ""),
+    ]
