@@ -85,8 +85,9 @@ class Compiler:
     Every temporal result (the index of the latest p, a machine's state, a shift) is a
     named column computed once, in a stage after the columns it reads; everything else
     is elementwise over those columns. Nested ``since`` therefore costs one column per
-    node, never a copy of its subtree per reference, and one Compiler shared by all the
-    rules of a pack computes ``connected`` or the NDIS state once for all of them.
+    node, never a copy of its subtree per reference. (Sharing one Compiler across a whole
+    pack would compute ``connected`` once, but holding every rule's columns at once cost
+    more in memory traffic than it saved: the engine compiles rule by rule.)
     Call :meth:`stage` on a frame before using the expressions :meth:`expr` returns.
     """
 
@@ -467,20 +468,18 @@ _RAW_FINDING_SCHEMA = {**FINDING_SCHEMA, "ts": pl.Int64(), "evidence": _raw_evid
 
 
 def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
-    """Evaluate every rule over prepared timelines (see :func:`prepare`).
-
-    The anchors and conditions of all rules are one query, so polars computes a
-    subformula shared by several rules (``connected``, the NDIS state) once and spreads
-    the rules over the cores.
-    """
+    """Evaluate every rule over prepared timelines (see :func:`prepare`)."""
     findings: list[pl.DataFrame] = [pl.DataFrame(schema=_RAW_FINDING_SCHEMA)]
     not_evaluable: list[pl.DataFrame] = [pl.DataFrame(schema=NOT_EVALUABLE_SCHEMA)]
     if timeline.height and rules.rules:
-        comp = Compiler("r")
-        verdicts = [c for i, rule in enumerate(rules.rules) for c in verdict_columns(rule, i, comp)]
-        judged = comp.stage(timeline.lazy()).with_columns(verdicts).collect()
         for index, rule in enumerate(rules.rules):
+            # One rule at a time: its staged columns live only while it is judged, so
+            # memory stays at one rule's worth however large the pack.
+            comp = Compiler(str(index))
+            verdicts = verdict_columns(rule, index, comp)
+            judged = comp.stage(timeline.lazy()).with_columns(verdicts).collect()
             found, missing = evaluate_rule(judged, rule, index, comp)
+            del judged
             findings.append(found.cast(_RAW_FINDING_SCHEMA))  # type: ignore[arg-type]
             not_evaluable.append(missing)
     found_frame = (
