@@ -35,17 +35,14 @@ def iso(expr: pl.Expr) -> pl.Expr:
     return expr.dt.convert_time_zone("UTC").dt.to_string(ISO)
 
 
-def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
-    """Findings as plain dicts with ISO timestamps, evidence included."""
-    if findings.is_empty():
-        return []
+def findings_frame(findings: pl.DataFrame) -> pl.DataFrame:
+    """Findings with ISO timestamps, columns and evidence fields in JSON key order."""
     frame = findings.with_columns(
         iso(pl.col("ts")).alias("ts"),
         pl.col("evidence").list.eval(
             pl.element().struct.with_fields(iso(pl.field("ts")).alias("ts"))
         ),
     )
-    # Column and struct-field order is the JSON key order; dicts are built by polars.
     return frame.select(
         *FINDING_FIELDS[:-1],
         pl.col("evidence").list.eval(
@@ -55,7 +52,21 @@ def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
                 )
             )
         ),
-    ).to_dicts()
+    )
+
+
+def export_findings(findings: pl.DataFrame) -> list[dict[str, Any]]:
+    """Findings as plain dicts with ISO timestamps, evidence included."""
+    if findings.is_empty():
+        return []
+    return findings_frame(findings).to_dicts()
+
+
+def _json_lines(frame: pl.DataFrame) -> list[str]:
+    """One JSON object per row, serialised by polars (no Python object per finding)."""
+    if frame.is_empty():
+        return []
+    return frame.write_ndjson().splitlines()
 
 
 def export_suppressed(suppressed: pl.DataFrame) -> list[dict[str, Any]]:
@@ -97,28 +108,31 @@ def _trace_entry(summary: TraceSummary, not_evaluable: pl.DataFrame) -> dict[str
     }
 
 
-def to_document(result: AuditResult) -> dict[str, Any]:
-    findings = export_findings(result.findings)
+def to_document(result: AuditResult, *, with_findings: bool = True) -> dict[str, Any]:
+    severities = result.findings.get_column("severity").value_counts()
     by_severity = {s: 0 for s in ("error", "warning", "info")}
-    for f in findings:
-        by_severity[f["severity"]] = by_severity.get(f["severity"], 0) + 1
-    suppressed = export_suppressed(result.suppressed)
-    return {
+    for severity, count in severities.iter_rows():
+        by_severity[severity] = by_severity.get(severity, 0) + count
+    doc: dict[str, Any] = {
         "version": JSON_VERSION,
         "traces": [_trace_entry(t, result.not_evaluable) for t in result.traces],
-        "findings": findings,
-        "suppressed": suppressed,
+    }
+    if with_findings:
+        doc["findings"] = export_findings(result.findings)
+        doc["suppressed"] = export_suppressed(result.suppressed)
+    doc |= {
         "unused_suppressions": [s.to_dict() for s in result.unused_suppressions],
         "expired_suppressions": [s.to_dict() for s in result.expired_suppressions],
         "summary": {
             "traces": len(result.traces),
             "failed": len(result.failed),
-            "findings": len(findings),
+            "findings": result.findings.height,
             "by_severity": by_severity,
             "rules": [r.id for r in result.rules.rules],
-            "suppressed": len(suppressed),
+            "suppressed": result.suppressed.height,
         },
     }
+    return doc
 
 
 def _compact(value: Any) -> str:
@@ -128,15 +142,27 @@ def _compact(value: Any) -> str:
 def render_json(result: AuditResult) -> str:
     """One trace or finding per line: readable, diff-friendly, and fast.
 
-    ``indent=`` would switch ``json`` to its pure-Python encoder, several times slower
-    on a lab run with thousands of findings; each element is encoded by the C encoder.
+    Findings are serialised by polars, a line each, so a run with a million findings
+    costs no Python object per finding; the rest goes through ``json``'s C encoder.
     """
-    doc = to_document(result)
+    doc = to_document(result, with_findings=False)
     parts = ['{"version": ', _compact(doc["version"])]
+    suppressed = result.suppressed
+    lines = {
+        "traces": ["  " + _compact(t) for t in doc["traces"]],
+        "findings": ["  " + x for x in _json_lines(findings_frame(result.findings))],
+        "suppressed": [
+            "  " + x
+            for x in _json_lines(
+                findings_frame(suppressed).with_columns(suppressed.select("reason", "suppression"))
+                if not suppressed.is_empty()
+                else pl.DataFrame()
+            )
+        ],
+    }
     for key in ("traces", "findings", "suppressed"):
-        items = doc[key]
-        if items:
-            body = ",\n".join("  " + _compact(item) for item in items)
+        if lines[key]:
+            body = ",\n".join(lines[key])
             parts.append(f', "{key}": [\n{body}\n]')
         else:
             parts.append(f', "{key}": []')
