@@ -48,30 +48,24 @@ def attribute(classified: pl.DataFrame) -> pl.DataFrame:
         pl.col("adapter"),
         pl.when(pl.col("__named") == 1).then(pl.col("__only")).otherwise(by_thread),
     )
-    wide = pl.col("adapter").is_null() & pl.col("kind").is_in(TRACE_WIDE)
-    frame = frame.with_columns(
-        pl.when(wide & (pl.col("__named") > 1)).then(None).otherwise(filled).alias("__filled"),
-        pl.when(wide & (pl.col("__named") > 1))
-        .then(named.unique().sort().over("trace", mapping_strategy="join"))
-        .otherwise(None)
-        .alias("__every"),
+    # A trace-wide event without an adapter, in a trace with several, is copied onto
+    # every adapter of its trace (few rows: only those are joined and exploded).
+    spread = (
+        pl.col("adapter").is_null() & pl.col("kind").is_in(TRACE_WIDE) & (pl.col("__named") > 1)
     )
     frame = frame.with_columns(
-        pl.coalesce(pl.col("__filled"), pl.col("__every").list.first()).alias("__filled")
+        pl.when(spread).then(None).otherwise(filled).alias("__filled"), spread.alias("__spread")
     )
-    spread = frame.filter(pl.col("__every").list.len() > 1).with_columns(
-        pl.col("__every").list.slice(1).alias("__every")
-    )
-    if spread.height:
-        extra = (
-            spread.explode("__every")
-            .with_columns(pl.col("__every").alias("__filled"))
-            .with_columns(pl.lit(None).cast(frame.schema["__every"]).alias("__every"))
+    wide = frame.filter(pl.col("__spread"))
+    if wide.height:
+        every = frame.group_by("trace").agg(named.unique().alias("__filled"))
+        copies = wide.drop("__filled").join(every, on="trace").explode("__filled")
+        frame = pl.concat([frame.filter(~pl.col("__spread")), copies.select(frame.columns)]).sort(
+            [*ORDER, "__filled"], nulls_last=False
         )
-        frame = pl.concat([frame, extra]).sort([*ORDER, "__filled"], nulls_last=False)
     filled = pl.col("__filled")
     return frame.with_columns(
         filled.alias("adapter"),
         (pl.col("adapter").is_null() & filled.is_not_null()).alias("adapter_inferred"),
         (filled.is_null() & (pl.col("__named") > 1)).alias("unattributed"),
-    ).drop("__named", "__only", "__by_thread", "__filled", "__every")
+    ).drop("__named", "__only", "__by_thread", "__filled", "__spread")
