@@ -93,16 +93,20 @@ class Compiler:
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
-        self.ids: dict[Node, int] = {}
+        self.ids: dict[Node | Machine, int] = {}
         self.staged: dict[str, tuple[int, pl.Expr]] = {}  # column -> (stage, expression)
         self.levels: dict[Node, int] = {}
         self.witnesses: dict[Node, str] = {}
 
-    def _id(self, node: Node) -> int:
+    def _id(self, node: Node | Machine) -> int:
         return self.ids.setdefault(node, len(self.ids))
 
+    def _name(self, key: str) -> str:
+        """The staged column of ``key`` (a node's id, or a machine's, plus a part name)."""
+        return f"__s{self.prefix}_{key}"
+
     def _column(self, key: str, level: int, expr: pl.Expr) -> pl.Expr:
-        name = f"__s{self.prefix}_{key}"
+        name = self._name(key)
         self.staged.setdefault(name, (level, expr.alias(name)))
         return pl.col(name)
 
@@ -164,7 +168,7 @@ class Compiler:
             case Once(p, within):
                 p_expr, level = self._compile(p)
                 last_p = self._column(key + "p", level, self.last_index(p_expr))
-                self.witnesses[node] = f"__s{self.prefix}_{key}p"
+                self.witnesses[node] = self._name(key + "p")
                 return self._within(last_p.is_not_null(), last_p, within), level + 1
             case Since(p, q, within):
                 p_expr, p_level = self._compile(p)
@@ -172,13 +176,13 @@ class Compiler:
                 level = max(p_level, q_level)
                 last_p = self._column(key + "p", level, self.last_index(p_expr))
                 last_not_q = self._column(key + "q", level, self.last_index(~q_expr))
-                self.witnesses[node] = f"__s{self.prefix}_{key}p"
+                self.witnesses[node] = self._name(key + "p")
                 holds = last_p.is_not_null() & (last_not_q.is_null() | (last_not_q <= last_p))
                 return self._within(holds, last_p, within), level + 1
             case Elapsed(p, op, duration):
                 p_expr, level = self._compile(p)
                 last_p = self._column(key + "p", level, self.last_index(p_expr))
-                self.witnesses[node] = f"__s{self.prefix}_{key}p"
+                self.witnesses[node] = self._name(key + "p")
                 age = _TSK - _TSK.gather(last_p)
                 compare = {
                     ">": age > duration,
@@ -189,7 +193,7 @@ class Compiler:
                 return compare[op].fill_null(False), level + 1
             case InState(machine, op, state):
                 after, level = self._state_after(machine)
-                self.witnesses[node] = self._machine_key(machine, "moved")
+                self.witnesses[node] = self._name(self._machine_key(machine) + "moved")
                 holds = after == state if op == "==" else after != state
                 return holds.fill_null(False), level
             case MachineEvent(machine, "transition"):
@@ -205,8 +209,8 @@ class Compiler:
 
     # --- state machines -------------------------------------------------------------
 
-    def _machine_key(self, machine: Machine, part: str) -> str:
-        return f"__s{self.prefix}_m{self._id(InState(machine, '==', ''))}{part}"
+    def _machine_key(self, machine: Machine) -> str:
+        return f"m{self._id(machine)}"
 
     def _transition(self, machine: Machine) -> tuple[pl.Expr, int]:
         rows = [self._compile(t.on) for t in machine.transitions]
@@ -216,12 +220,9 @@ class Compiler:
         """The state after each event: the target of the latest moving row, forward-filled
         within the adapter (the initial state, or null, before any)."""
         moves = [(t, *self._compile(t.on)) for t in machine.transitions if t.target is not None]
-        key = self._machine_key(machine, "").removeprefix(f"__s{self.prefix}_")
+        key = self._machine_key(machine)
         if not moves:
-            self.staged.setdefault(
-                self._machine_key(machine, "moved"),
-                (0, pl.lit(None, INDEX).alias(self._machine_key(machine, "moved"))),
-            )
+            self._column(key + "moved", 0, pl.lit(None, INDEX))
             return pl.lit(machine.initial, pl.String), 0
         level = max(lv for _, _, lv in moves)
         moved = pl.any_horizontal(*(e for _, e, _ in moves))
@@ -244,7 +245,7 @@ class Compiler:
 
     def _invalid(self, machine: Machine, node: Node) -> tuple[pl.Expr, int]:
         after, level = self._state_after(machine)
-        key = self._machine_key(machine, "").removeprefix(f"__s{self.prefix}_")
+        key = self._machine_key(machine)
         before = self._column(
             key + "before",
             level,
@@ -255,11 +256,9 @@ class Compiler:
         self._column(
             key + "prevmove",
             level,
-            pl.when(_I > _G0)
-            .then(pl.col(self._machine_key(machine, "moved")).shift(1))
-            .otherwise(None),
+            pl.when(_I > _G0).then(pl.col(self._name(key + "moved")).shift(1)).otherwise(None),
         )
-        self.witnesses[node] = self._machine_key(machine, "prevmove")
+        self.witnesses[node] = self._name(key + "prevmove")
         rows = [(t, *self._compile(t.on)) for t in machine.transitions]
         first, *rest = rows
         allowed = pl.when(first[1]).then(before.is_in(list(first[0].sources)))
