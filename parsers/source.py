@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
@@ -299,78 +300,106 @@ def stream_lines(
 STREAM_BLOCK_BYTES = 8 * 2**20
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """The file in pieces that each end with a LF (the last one perhaps not)."""
+# How far back from a block's end a line break is looked for before the block is read.
+_PEEK_BYTES = 64 * 2**10
+
+
+def _blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
+    """The file in pieces that each end with a LF (the last one perhaps not), and
+    whether each is the last.
+
+    Each block's length is chosen before it is read, by peeking at its last bytes for a
+    LF, so the block is read once into its own bytes object and never copied; a line
+    longer than the peek window is searched forward for its end.
+    """
     with path.open("rb") as fh:
-        carry = bytearray()
-        while data := fh.read(STREAM_BLOCK_BYTES):
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry += data  # a line longer than a block: keep reading
-                continue
-            if carry:
-                yield bytes(carry) + data[: cut + 1]
-                carry = bytearray()
-            else:
-                yield data[: cut + 1]
-            carry += data[cut + 1 :]
-        if carry:
-            yield bytes(carry)
+        size = fh.seek(0, io.SEEK_END)
+        pos = 0
+        while pos < size:
+            end = min(pos + STREAM_BLOCK_BYTES, size)
+            if end < size:
+                peek_at = max(pos, end - _PEEK_BYTES)
+                fh.seek(peek_at)
+                cut = fh.read(end - peek_at).rfind(b"\n")
+                end = peek_at + cut + 1 if cut >= 0 else _line_end(fh, end, size)
+            fh.seek(pos)
+            data = fh.read(end - pos)
+            short = len(data) < end - pos  # the file shrank while it was read
+            pos += len(data)
+            if data:
+                yield data, short or pos >= size
+            if short:
+                return
 
 
-def _read_ahead(frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """``frames``, each read in a worker thread while the caller works on the one before.
+def _line_end(fh: BinaryIO, start: int, size: int) -> int:
+    """The offset just after the first LF at or after ``start`` (or the end of the file)."""
+    fh.seek(start)
+    at = start
+    while chunk := fh.read(STREAM_BLOCK_BYTES):
+        cut = chunk.find(b"\n")
+        if cut >= 0:
+            return at + cut + 1
+        at += len(chunk)
+    return size
+
+
+def _lone_cr(block: bytes) -> bool:
+    """Whether a block holds a CR not followed by LF, checked on the bytes.
+
+    A memchr (and for CRLF files two counts) rather than a pass over millions of polars
+    strings; only a block that has one pays for :func:`split_lone_cr`.
+    """
+    return b"\r" in block and block.count(b"\r") != block.count(b"\r\n")
+
+
+def _read_ahead(chunks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """``chunks``, produced in a worker thread while the caller works on earlier ones.
 
     polars releases the GIL while it splits a block into lines, so reading overlaps
-    decoding; only one block is ever read ahead, so memory stays bounded.
+    decoding. A few chunks (one block's worth at most) wait at a time, so memory stays
+    bounded.
     """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(next, frames, None)
-        while (frame := pending.result()) is not None:
-            pending = pool.submit(next, frames, None)
-            yield frame
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as pool:
+        pending = pool.submit(next, chunks, done)
+        while (chunk := pending.result()) is not done:
+            pending = pool.submit(next, chunks, done)
+            yield chunk  # type: ignore[misc]
 
 
 def _stream_file(
     path: Path, name: str, encoding: Encoding, chunk_lines: int, tail_cr: bool
 ) -> Iterator[pl.DataFrame]:
-    next_line = 1
-    held: pl.DataFrame | None = None  # one block behind, to know which one is the last
-    ready: list[pl.DataFrame] = []  # numbered lines not yet handed out
-    n_ready = 0
-
-    def finish(frame: pl.DataFrame, *, last: bool) -> Iterator[pl.DataFrame]:
-        """Number a block's lines; hand out whole chunks of ``chunk_lines`` (all, at the end)."""
-        nonlocal next_line, n_ready, ready
-        if next_line == 1 and encoding is Encoding.UTF8_BOM:
-            frame = _strip_bom(frame)
-        frame = _number(split_lone_cr(frame, last=last and tail_cr), next_line)
-        next_line += frame.height
-        ready.append(frame)
-        n_ready += frame.height
-        if n_ready < chunk_lines and not last:
-            return
-        lines = pl.concat(ready, rechunk=True) if len(ready) > 1 else ready[0]
-        whole = lines.height if last else lines.height - lines.height % chunk_lines
-        yield from lines.slice(0, whole).iter_slices(chunk_lines)
-        ready = [lines.slice(whole)] if whole < lines.height else []
-        n_ready = lines.height - whole
-
     try:
-        for batch in _read_ahead(pl.read_lines(block, name="text") for block in _blocks(path)):
-            if not batch.height:
-                continue
-            if held is not None:
-                yield from finish(held, last=False)
-            held = batch
-        if held is not None:
-            yield from finish(held, last=True)
+        yield from _read_ahead(_numbered_chunks(path, encoding, chunk_lines, tail_cr))
     except pl.exceptions.ComputeError as exc:
         if _is_utf8_error(exc):
             raise NotUtf8(name) from None
         raise
     except OSError as exc:
         raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _numbered_chunks(
+    path: Path, encoding: Encoding, chunk_lines: int, tail_cr: bool
+) -> Iterator[pl.DataFrame]:
+    """Each block split into lines and numbered, in slices of at most ``chunk_lines``.
+
+    Chunks never span two blocks, so nothing is concatenated or copied.
+    """
+    next_line = 1
+    for block, last in _blocks(path):
+        frame = pl.read_lines(block, name="text")
+        if next_line == 1 and encoding is Encoding.UTF8_BOM:
+            frame = _strip_bom(frame)
+        if _lone_cr(block):
+            frame = split_lone_cr(frame, last=last and tail_cr)
+        if not frame.height:
+            continue
+        frame = _number(frame, next_line)
+        next_line += frame.height
+        yield from frame.iter_slices(chunk_lines)
 
 
 def _is_utf8_error(exc: Exception) -> bool:
@@ -417,6 +446,4 @@ def split_lone_cr(frame: pl.DataFrame, *, last: bool = False) -> pl.DataFrame:
 
 def _number(frame: pl.DataFrame, first: int) -> pl.DataFrame:
     """Add the 1-based physical line numbers, starting at ``first``."""
-    return frame.select(
-        (pl.int_range(pl.len(), dtype=pl.UInt32) + first).alias("line"), pl.col("text")
-    )
+    return frame.select("text").with_row_index("line", offset=first).cast({"line": pl.UInt32})

@@ -15,6 +15,7 @@ from typing import ClassVar
 import polars as pl
 
 from parsers.errors import TraceReadError
+from parsers.parallel import ordered_map
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
@@ -142,14 +143,21 @@ class TracerptCsv(TraceFormat):
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
         decoder = _Decoder(source.path, sniff_head(source), options)
-        events, rejects, accounting = decoder.feed(source.lines)
+        events, rejects, accounting = decoder.feed(source.lines, 0)
         return ParsedTrace.build(source, self.name, events, rejects, accounting)
 
     def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
+        # Rows are independent: chunks are decoded on the worker threads with ``seq``
+        # counted from 0, and renumbered here, in order.
         decoder = _Decoder(lines.path, sniff_head(lines), options)
-        for chunk in lines:
-            events, rejects, accounting = decoder.feed(chunk)
-            yield Piece(events.collect(), rejects, accounting)
+        events_before = 0
+        for piece in ordered_map(decoder.piece, lines):
+            yield Piece(
+                piece.events.with_columns(pl.col("seq") + events_before),
+                piece.rejects,
+                piece.accounting,
+            )
+            events_before += piece.accounting.events
 
 
 # A row whose fixed columns hold no quote splits at its first commas exactly as the row
@@ -167,7 +175,8 @@ _SPLIT = "__split"
 
 
 class _Decoder:
-    """The header, found once; then any run of lines decoded, ``seq`` continuing."""
+    """The header, found once; then any run of lines decoded. It holds only settings,
+    so worker threads share it."""
 
     def __init__(self, path: str, head: list[str], options: ParseOptions) -> None:
         header_idx = next((i for i, t in enumerate(head) if t and _HEADER_RE.search(t)), None)
@@ -199,7 +208,6 @@ class _Decoder:
             key = wanted.get(label)
             if key and key not in self.index:
                 self.index[key] = i
-        self.events_before = 0
 
     def split(self, text: pl.Expr) -> pl.Expr:
         """The fixed columns and the User Data (``field_{fixed}``) of a row, split at commas."""
@@ -214,7 +222,14 @@ class _Decoder:
         quotes = text.str.count_matches('"', literal=True)
         return complete & (quotes == rest.str.count_matches('"', literal=True))
 
-    def feed(self, chunk: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
+    def piece(self, chunk: pl.DataFrame) -> Piece:
+        """A chunk decoded, ``seq`` counted from 0 (no shared state: runs on any thread)."""
+        events, rejects, accounting = self.feed(chunk, 0)
+        return Piece(events.collect(), rejects, accounting)
+
+    def feed(
+        self, chunk: pl.DataFrame, events_before: int
+    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
         header_line, fixed = self.header_line, self.fixed
         text = pl.col("text")
         lines = chunk.with_columns(self.split(text).alias(_SPLIT))
@@ -264,11 +279,10 @@ class _Decoder:
         events = (
             (lines if all_events else lines.filter(pl.col("is_event")))
             .select("line", "text", _SPLIT, "plain")
-            .with_row_index("seq", offset=self.events_before)
+            .with_row_index("seq", offset=events_before)
             .with_columns(pl.col("seq").cast(pl.UInt64))
         )
         n_events = events.height
-        self.events_before += n_events
         accounting = Accounting(
             lines=lines.height,
             events=n_events,

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import ClassVar
 
 import polars as pl
 
 from parsers.errors import TraceReadError
+from parsers.parallel import ordered_map
 from parsers.registry import TraceFormat, register
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
@@ -74,21 +76,68 @@ class WppText(TraceFormat):
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
         decoder = _Decoder(source.path, options)
-        events, rejects, accounting = decoder.feed(source.lines, final=True)
+        events, rejects, accounting = decoder.decode(source.lines, 0)
         return ParsedTrace.build(source, self.name, events, rejects, accounting)
 
     def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
+        # Two ordered stages on the worker threads: cutting and decoding each chunk, then
+        # the pieces that join neighbouring chunks. Only the bookkeeping between them
+        # (which lines wait, where seq continues) runs on this thread.
         decoder = _Decoder(lines.path, options)
-        chunk: pl.DataFrame | None = None
-        for following in lines:
-            if chunk is not None:
-                yield decoder.piece(chunk, final=False)
-            chunk = following
-        yield decoder.piece(chunk, final=True)
+        parts = _stitch(ordered_map(decoder.split, lines))
+        yield from ordered_map(decoder.finish, parts)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A chunk cut where it cannot depend on its neighbours, the middle decoded.
+
+    ``head``: the lines before the chunk's first event (continuation of the event before
+    it, or preamble); ``body``: its events up to the last one, decoded with ``seq``
+    counted from 0 within the chunk; ``tail``: the last event and the lines after it,
+    which the next chunk may continue. A chunk without an event is all ``head``.
+    """
+
+    head: pl.DataFrame
+    body: Piece | None
+    tail: pl.DataFrame | None
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One piece of the output in order: lines still to decode, or a decoded body;
+    ``events_before`` is where its ``seq`` starts."""
+
+    events_before: int
+    lines: pl.DataFrame | None = None
+    body: Piece | None = None
+
+
+def _stitch(blocks: Iterator[_Block]) -> Iterator[_Part]:
+    """Put the blocks back in one sequence: each tail joins the heads after it."""
+    events_before = 0
+    carry: pl.DataFrame | None = None  # a tail (one event) and the heads that follow it
+    carry_events = 0
+    for block in blocks:
+        carry = block.head if carry is None else pl.concat([carry, block.head])
+        if block.body is None or block.tail is None:
+            continue  # no event in this chunk: its lines wait for the next event
+        if carry.height:
+            # The previous tail's event and its continuation (or the lines before the
+            # first event of the trace), complete now that an event follows them.
+            yield _Part(events_before, lines=carry)
+            events_before += carry_events
+        yield _Part(events_before, body=block.body)
+        events_before += block.body.accounting.events
+        carry, carry_events = block.tail, 1
+    yield _Part(events_before, lines=carry if carry is not None else _NO_LINES)
+
+
+_NO_LINES = pl.DataFrame(schema={"line": pl.UInt32(), "text": pl.String()})
 
 
 class _Decoder:
-    """Classifies and decodes lines; keeps what a chunk boundary leaves open."""
+    """Classifies and decodes lines. It holds only settings, so worker threads share it."""
 
     def __init__(self, path: str, options: ParseOptions) -> None:
         try:
@@ -119,49 +168,64 @@ class _Decoder:
             if options.wpp_prefix is None
             else f"not a WPP record: no {options.wpp_prefix!r} prefix before the first event"
         )
-        self.events_before = 0  # events in the lines already decoded
-        self.pending: pl.DataFrame | None = None  # the last event and the lines after it
 
-    def piece(self, chunk: pl.DataFrame | None, *, final: bool) -> Piece:
-        events, rejects, accounting = self.feed(chunk, final=final)
-        return Piece(events.collect(), rejects, accounting)
-
-    def feed(
-        self, chunk: pl.DataFrame | None, *, final: bool
-    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
-        frames = [f for f in (self.pending, chunk) if f is not None]
-        frame = pl.concat(frames) if len(frames) > 1 else frames[0] if frames else None
-        self.pending = None
-        if frame is None:
-            frame = pl.DataFrame(schema={"line": pl.UInt32(), "text": pl.String()})
-        # Both whole-file passes in one step so polars runs them on separate cores. The
-        # message is a substring of the record, so the maps' pre-filter is sound on the
-        # raw line: data-path records stop here, undecoded.
-        lines = frame.with_columns(
+    def classify(self, frame: pl.DataFrame, events_before: int) -> pl.DataFrame:
+        """Mark event lines and what the pre-filter keeps; ``group`` counts the events."""
+        # Both passes in one step so polars runs them on separate cores. The message is a
+        # substring of the record, so the maps' pre-filter is sound on the raw line:
+        # data-path records stop here, undecoded.
+        return frame.with_columns(
             self.is_event.alias("is_event"),
             (self.keep if self.keep is not None else pl.lit(True)).alias("keep"),
         ).with_columns(
             # group = number of events up to and including this line; seq = group - 1
-            (pl.col("is_event").cum_sum().cast(pl.UInt64) + self.events_before).alias("group"),
+            (pl.col("is_event").cum_sum().cast(pl.UInt64) + events_before).alias("group"),
         )
-        if not final:
-            last = lines.get_column("is_event").arg_true().max()
-            if last is not None:
-                # The last event may continue in the next chunk: it waits for it.
-                self.pending = frame.slice(int(last))  # type: ignore[arg-type]
-                lines = lines.slice(0, int(last))  # type: ignore[arg-type]
-        return self._decode_lines(lines)
+
+    def split(self, chunk: pl.DataFrame) -> _Block:
+        """Cut a chunk into head, body and tail, decoding the body (no shared state)."""
+        lines = self.classify(chunk, 0)
+        at = lines.get_column("is_event").arg_true()
+        if not at.len():
+            return _Block(chunk, None, None)
+        first, last = int(at[0]), int(at[-1])
+        events, rejects, accounting = self._decode_lines(lines.slice(first, last - first))
+        body = Piece(events.collect(), rejects, accounting)
+        return _Block(chunk.slice(0, first), body, chunk.slice(last))
+
+    def finish(self, part: _Part) -> Piece:
+        """A part as the piece it stands for, ``seq`` counted from ``events_before``."""
+        if part.body is not None:
+            events = part.body.events.with_columns(pl.col("seq") + part.events_before)
+            return Piece(events, part.body.rejects, part.body.accounting)
+        assert part.lines is not None
+        events, rejects, accounting = self.decode(part.lines, part.events_before)
+        return Piece(events.collect(), rejects, accounting)
+
+    def decode(
+        self, frame: pl.DataFrame, events_before: int
+    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
+        """Decode a complete run of lines (no event in it continues past its end)."""
+        return self._decode_lines(self.classify(frame, events_before))
 
     def _decode_lines(self, lines: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
+        """Decode classified lines (their ``group`` says where ``seq`` continues)."""
         other = lines.filter(~pl.col("is_event")).with_columns(
             pl.col("text").str.contains(META).alias("is_meta")
         )
         continuation = other.filter(~pl.col("is_meta") & (pl.col("group") > 0))
         rejected = other.filter(~pl.col("is_meta") & (pl.col("group") == 0))
-        events = lines.filter(pl.col("is_event")).select("group", "line", "text", "keep")
-        n_events = events.height
-        first_group = self.events_before + 1
-        self.events_before += n_events
+        is_event = pl.col("is_event")
+        n_events = int(lines.get_column("is_event").sum())
+        if self.keep is not None:
+            # Records the pre-filter turns away go before anything is copied; one
+            # followed by a non-record line may have wrapped text and waits to be judged
+            # on the joined text.
+            followed = ~is_event.shift(-1, fill_value=True)
+            events = lines.filter(is_event & (pl.col("keep") | followed))
+        else:
+            events = lines.filter(is_event)
+        events = events.select("group", "line", "text", "keep")
 
         if continuation.height:
             # Only the few wrapped records are joined to their continuation text, and
@@ -171,7 +235,8 @@ class _Decoder:
                 .agg(pl.col("text").sort_by("line").str.join("\n").alias("__cont"))
                 .sort("group")
             )
-            at = joined.get_column("group") - first_group
+            # Every wrapped record is among the events (groups ascend, one per record).
+            at = events.get_column("group").search_sorted(joined.get_column("group"))
             texts = events.get_column("text")
             wrapped = texts.gather(at) + "\n" + joined.get_column("__cont")
             if self.keep is not None:
