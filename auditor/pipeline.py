@@ -14,7 +14,7 @@ from auditor.eventmap import MapSet
 from auditor.lifecycle import attribute
 from auditor.ruleset import RuleSet, load_rules
 from auditor.suppressions import Suppression, Suppressions, empty_suppressed, load_suppressions
-from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
+from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace, stream_trace
 from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
 
@@ -100,9 +100,10 @@ class Auditor:
         """Parse and classify one trace; a bad file becomes a summary with its error."""
         label = str(path)
         try:
-            parsed = read_trace(
+            # Streamed: memory holds the records the maps may classify, not the file.
+            parsed = stream_trace(
                 path, ParseOptions(tz=self.tz, keep=self.maps, wpp_prefix=self.wpp_prefix)
-            )
+            ).read()
             lifecycle = self.maps.classify(parsed.events).collect()
         except TraceReadError as exc:
             summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)

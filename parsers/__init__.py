@@ -113,6 +113,31 @@ class StreamedTrace:
                 raise StreamRestart(self.path) from None
             yield from self._pieces()
 
+    def read(self) -> ParsedTrace:
+        """Every piece at once: what :func:`read_trace` gives, decoded on every core.
+
+        Memory holds the events kept (all of them, or those a pre-filter lets through),
+        never the whole file, so this is how the audit reads a big trace.
+        """
+        while True:
+            try:
+                frames = [piece.events for piece in self.pieces()]
+            except StreamRestart:
+                continue  # not UTF-8 after all: read again as the ANSI code page
+            break
+        events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_SCHEMA)
+        assert self.format is not None and self.encoding is not None
+        assert self.accounting is not None
+        return ParsedTrace(
+            path=self.path,
+            format=self.format,
+            encoding=self.encoding,
+            events=events.lazy(),
+            rejects=self.rejects,
+            accounting=self.accounting,
+            notes=self.notes,
+        )
+
     def _pieces(self) -> Iterator[Piece]:
         lines = stream_lines(
             self.source, self.label, chunk_lines=self.chunk_lines, whole=self._whole
