@@ -392,25 +392,52 @@ class MapSet:
         matched = events.with_columns(chain.otherwise(None).alias("__entry")).filter(
             pl.col("__entry").is_not_null()
         )
+        entry = pl.col("__entry")
         kinds = {i: e.kind for i, e in enumerate(entries)}
-        values = [
-            pl.when(pl.col("__entry") == i).then(expr)
-            for i, e in enumerate(entries)
-            if (expr := e.value_expr()) is not None
-        ]
-        adapters = [
-            pl.when(pl.col("__entry") == i).then(expr)
-            for i, e in enumerate(entries)
-            if (expr := e.adapter_expr()) is not None
-        ]
-        return matched.with_columns(
-            pl.col("__entry").replace_strict(kinds, return_dtype=pl.String).alias("kind"),
-            (pl.coalesce(values) if values else pl.lit(None, pl.String))
-            .cast(pl.String)
-            .alias("value"),
-            (pl.coalesce(adapters) if adapters else pl.lit(None, pl.String))
-            .cast(pl.String)
+        constants = {i: e.value for i, e in enumerate(entries) if e.value is not None}
+        matched = matched.with_columns(
+            entry.replace_strict(kinds, return_dtype=pl.String).alias("kind"),
+            entry.replace_strict(constants, default=None, return_dtype=pl.String).alias("__value"),
+        )
+        return _extract_per_entry(matched, entries).select(
+            pl.exclude("__entry", "__value", "__extracted", "__adapter"),
+            pl.coalesce("__value", "__extracted").alias("value"),
+            pl.col("__adapter")
             .str.strip_chars()
             .str.strip_chars("\"'")  # a quoted name is the name without its quotes
             .alias("adapter"),
-        ).drop("__entry")
+        )
+
+
+def _extract_per_entry(matched: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:
+    """``__extracted`` (a value group) and ``__adapter``, each regex run on its own rows.
+
+    Extracting groups is the dearest regex work: written as one expression per entry over
+    every matched row, it cost (rows x entries) captures. Rows are split by the
+    extraction they need (entries sharing a map's adapter pattern share one), each part
+    extracts only its own rows, and the parts go back in order.
+    """
+    plans: dict[tuple[str | None, str | None], list[int]] = {}
+    value_of: dict[str | None, pl.Expr] = {None: pl.lit(None, pl.String)}
+    adapter_of: dict[str | None, pl.Expr] = {None: pl.lit(None, pl.String)}
+    for i, e in enumerate(entries):
+        value = e.value_expr() if e.value is None else None
+        value_key = str(i) if value is not None else None
+        if value is not None:
+            value_of[value_key] = value
+        adapter = e.adapter_expr()
+        adapter_key = e.message if "adapter" in e.groups else e.adapter_pattern
+        if adapter is None:
+            adapter_key = None
+        elif adapter_key not in adapter_of:
+            adapter_of[adapter_key] = adapter
+        plans.setdefault((value_key, adapter_key), []).append(i)
+    numbered = matched.with_row_index("__row")
+    parts = [
+        numbered.filter(pl.col("__entry").is_in(members)).with_columns(
+            value_of[value_key].cast(pl.String).alias("__extracted"),
+            adapter_of[adapter_key].cast(pl.String).alias("__adapter"),
+        )
+        for (value_key, adapter_key), members in plans.items()
+    ]
+    return pl.concat(parts).sort("__row").drop("__row")
