@@ -25,6 +25,10 @@ from parsers.clock import ClockJumps, ClockJumpTracker
 PARQUET_COMPRESSION = "zstd"
 
 
+# A query applied to each trace's events on their way to the file.
+Transform = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
 @dataclass(frozen=True)
 class Written:
     events: int
@@ -39,11 +43,14 @@ def write_events(
     ipc: bool = False,
     done: Callable[[StreamedTrace, ClockJumps], None] = lambda trace, jumps: None,
     failed: Callable[[TraceReadError], None] = lambda error: None,
+    transform: Transform | None = None,
 ) -> Written:
     """Write every readable trace's events to ``events_path``, in trace order.
 
     ``done`` is told of each trace written (its accounting is complete then), ``failed`` of
-    each that could not be read; the others are still written.
+    each that could not be read; the others are still written. ``transform`` (e.g. the
+    maps' classification) is applied to the events on their way out, and
+    ``Written.events`` counts the rows written.
     """
     rejects: list[pl.DataFrame] = []
     parts: list[Path] = []
@@ -53,7 +60,7 @@ def write_events(
         for i, trace in enumerate(traces):
             part = work / f"{i}.part"
             try:
-                jumps, count = _write_one(trace, part, ipc)
+                jumps, count = _write_one(trace, part, ipc, transform)
             except TraceReadError as exc:
                 part.unlink(missing_ok=True)
                 n_failed += 1
@@ -64,36 +71,64 @@ def write_events(
             if trace.rejects.height:
                 rejects.append(trace.rejects)
             done(trace, jumps)
-        _combine(parts, events_path, ipc)
+        _combine(parts, events_path, ipc, transform)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rejected = pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
     return Written(n_events, rejected, n_failed)
 
 
-def _write_one(trace: StreamedTrace, part: Path, ipc: bool) -> tuple[ClockJumps, int]:
+def _write_one(
+    trace: StreamedTrace, part: Path, ipc: bool, transform: Transform | None
+) -> tuple[ClockJumps, int]:
     while True:
-        counted = _Counted(trace)
+        counted = _Counted(trace, transform)
         try:
-            _sink(register_io_source(counted.batches, schema=EVENT_SCHEMA), part, ipc)
+            _sink(register_io_source(counted.batches, schema=counted.schema), part, ipc)
         except StreamRestart:
             continue  # the file was not UTF-8 after all: read it again, whole
         return counted.jumps.result, counted.events
 
 
+# Decoded events gathered before ``transform`` runs on them: a query with many regexes
+# (the maps' classification) costs mostly per call, so it runs on few, big batches. Inside
+# polars' streaming sink it would run once per small morsel and cost several times more.
+TRANSFORM_BATCH_ROWS = 50_000
+
+
 class _Counted:
     """A trace's event pieces as polars batches, with the clock-jump check and a count."""
 
-    def __init__(self, trace: StreamedTrace) -> None:
+    def __init__(self, trace: StreamedTrace, transform: Transform | None) -> None:
         self.trace = trace
+        self.transform = transform
         self.jumps = ClockJumpTracker()
         self.events = 0
+        empty = pl.LazyFrame(schema=EVENT_SCHEMA)
+        self.schema = (transform(empty) if transform else empty).collect_schema()
 
     def batches(self, *_: object) -> Iterator[pl.DataFrame]:
+        held: list[pl.DataFrame] = []
+        n_held = 0
         for piece in self.trace.pieces():
             self.jumps.update(piece.events)
-            self.events += piece.events.height
-            yield piece.events
+            if self.transform is None:
+                self.events += piece.events.height
+                yield piece.events
+                continue
+            held.append(piece.events)
+            n_held += piece.events.height
+            if n_held >= TRANSFORM_BATCH_ROWS:
+                yield self._transformed(held)
+                held, n_held = [], 0
+        if held:
+            yield self._transformed(held)
+
+    def _transformed(self, frames: list[pl.DataFrame]) -> pl.DataFrame:
+        assert self.transform is not None
+        out = self.transform(pl.concat(frames).lazy()).collect()
+        self.events += out.height
+        return out
 
 
 def _sink(frame: pl.LazyFrame, path: Path, ipc: bool) -> None:
@@ -103,12 +138,14 @@ def _sink(frame: pl.LazyFrame, path: Path, ipc: bool) -> None:
         frame.sink_parquet(path, compression=PARQUET_COMPRESSION)
 
 
-def _combine(parts: list[Path], target: Path, ipc: bool) -> None:
+def _combine(parts: list[Path], target: Path, ipc: bool, transform: Transform | None) -> None:
     if len(parts) == 1:
         os.replace(parts[0], target)
         return
     if not parts:
         empty = pl.DataFrame(schema=EVENT_SCHEMA)
+        if transform is not None:
+            empty = transform(empty.lazy()).collect()
         if ipc:
             empty.write_ipc(target)
         else:

@@ -210,7 +210,7 @@ def _read_whole(name: str, source: Path | bytes, head: bytes) -> SourceLines:
 
 # Lines per chunk when a trace is streamed: large enough that the per-chunk work is
 # noise, small enough that a chunk and its decoded events stay a few hundred MB.
-DEFAULT_CHUNK_LINES = 100_000
+DEFAULT_CHUNK_LINES = 200_000
 
 
 class NotUtf8(Exception):
@@ -297,7 +297,7 @@ def stream_lines(
 # handed to polars' line reader. Reading block by block keeps memory bounded by the block
 # and chunk sizes (polars' own streaming reader runs ahead of a slower consumer and holds
 # most of a big file), at about the speed of reading the whole file at once.
-STREAM_BLOCK_BYTES = 8 * 2**20
+STREAM_BLOCK_BYTES = 16 * 2**20
 
 
 # How far back from a block's end a line break is looked for before the block is read.

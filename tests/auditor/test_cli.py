@@ -184,6 +184,57 @@ def test_parse_writes_canonical_events_and_rejects(tmp_path):
     )
 
 
+def test_parse_lifecycle_writes_what_the_audit_classifies(tmp_path):
+    trace = tmp_path / "t.txt"
+    trace.write_text("preamble that is not a record\n" + VIOLATING, encoding="utf-8")
+    out = tmp_path / "lifecycle.parquet"
+    proc = run("parse", trace, "--lifecycle", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    events = pl.read_parquet(out)
+    assert events.schema == pl.Schema(
+        {**EVENT_SCHEMA, "kind": pl.String, "value": pl.String, "adapter": pl.String}
+    )
+    # the data-path record (line 4) is not lifecycle; the others are, with their kinds
+    assert events.select("line", "kind", "value", "adapter").rows() == [
+        (2, "init.begin", None, "A1"),
+        (3, "init.end", "ok", "A1"),
+        (5, "radio", "on", "A1"),
+        (6, "assoc.end", "ok", "A1"),
+        (7, "halt.begin", None, "A1"),
+        (8, "halt.end", None, "A1"),
+    ]
+    assert events.get_column("seq").to_list() == [0, 1, 3, 4, 5, 6]
+    # every line is still accounted for, data path included
+    assert "8 lines = 7 events + 0 continuation + 0 meta + 1 rejected" in proc.stderr.replace(
+        ",", ""
+    )
+    assert "wrote 6 lifecycle events" in proc.stderr
+    rejects = pl.read_parquet(tmp_path / "lifecycle.rejects.parquet")
+    assert rejects.get_column("line").to_list() == [1]
+
+
+def test_parse_lifecycle_uses_the_given_maps(tmp_path):
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    trace = samples / "northwind-rf-custom-map.wpp.txt"
+    out = tmp_path / "l.arrow"
+    without = run("parse", trace, "--lifecycle", "-o", out)
+    assert without.returncode == 0, without.stderr
+    assert pl.read_ipc(out).height == 0  # its messages are known only to its own map
+    with_map = run(
+        "parse", trace, "--lifecycle", "--map", samples / "northwind-rf.map.toml", "-o", out
+    )
+    assert with_map.returncode == 0, with_map.stderr
+    assert set(pl.read_ipc(out).get_column("kind")) >= {"halt.begin", "halt.end", "radio"}
+
+
+def test_parse_map_without_lifecycle_is_a_usage_error(tmp_path):
+    trace = tmp_path / "t.txt"
+    trace.write_text(CLEAN, encoding="utf-8")
+    proc = run("parse", trace, "--map", trace, "-o", tmp_path / "e.parquet")
+    assert proc.returncode == 2
+    assert "--map classifies events: it needs --lifecycle" in proc.stderr
+
+
 def test_rules_list_and_explain():
     listing = run("rules", "list").stdout
     for rule_id in ("halt-without-disconnect", "halt-radio-left-on", "radio-on-before-initialize"):

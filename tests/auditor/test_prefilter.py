@@ -99,3 +99,29 @@ def test_builtin_literals_keep_few_data_path_lines(tmp_path):
     classified = maps.classify(kept.lazy()).collect()
     assert classified.height > 100
     assert kept.height - classified.height < 0.15 * 40000, (kept.height, classified.height)
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in SAMPLES.iterdir() if p.is_file() and p.suffix not in (".toml", ".json")),
+    ids=lambda p: p.name,
+)
+def test_streamed_audit_read_keeps_what_the_whole_file_read_keeps(path):
+    """The audit reads traces streamed, pre-filtered by the maps; small chunks put
+    boundaries everywhere, and the kept events and the accounting must not move."""
+    from parsers import ParseOptions, read_trace, stream_trace
+
+    options = ParseOptions(keep=MapSet.load())
+    whole = read_trace(path, options)
+    streamed = stream_trace(path, options, chunk_lines=3).read()
+    assert streamed.events.collect().equals(whole.events.collect())
+    assert streamed.accounting == whole.accounting
+    assert streamed.rejects.equals(whole.rejects)
+    assert (streamed.format, streamed.encoding, streamed.notes) == (
+        whole.format,
+        whole.encoding,
+        whole.notes,
+    )
