@@ -125,3 +125,18 @@ def test_streamed_audit_read_keeps_what_the_whole_file_read_keeps(path):
         whole.encoding,
         whole.notes,
     )
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in SAMPLES.iterdir() if p.suffix == ".csv"), ids=lambda p: p.name
+)
+def test_prefiltered_csv_traces_lose_no_lifecycle_event(path):
+    """CSV formats pre-filter decoded messages (has_event_id): every event the maps
+    classify in the whole trace is still there after the pre-filter."""
+    from parsers import ParseOptions, read_trace
+
+    maps = MapSet.load()
+    everything = maps.classify(read_trace(path).events).collect()
+    kept = maps.classify(read_trace(path, ParseOptions(keep=maps)).events).collect()
+    assert everything.height > 0
+    assert kept.equals(everything)
