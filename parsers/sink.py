@@ -20,6 +20,7 @@ from polars.io.plugins import register_io_source
 
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, StreamedTrace, StreamRestart, TraceReadError
 from parsers.clock import ClockJumps, ClockJumpTracker
+from parsers.parallel import ordered_map
 
 # Parquet compression for written events: zstd, polars' default, at its default level.
 PARQUET_COMPRESSION = "zstd"
@@ -108,27 +109,36 @@ class _Counted:
         self.schema = (transform(empty) if transform else empty).collect_schema()
 
     def batches(self, *_: object) -> Iterator[pl.DataFrame]:
-        held: list[pl.DataFrame] = []
-        n_held = 0
+        if self.transform is None:
+            for events in self._decoded():
+                self.events += events.height
+                yield events
+            return
+        # Each batch is transformed on a worker thread while the next ones are decoded.
+        for out in ordered_map(self._transformed, self._batched()):
+            self.events += out.height
+            yield out
+
+    def _decoded(self) -> Iterator[pl.DataFrame]:
         for piece in self.trace.pieces():
             self.jumps.update(piece.events)
-            if self.transform is None:
-                self.events += piece.events.height
-                yield piece.events
-                continue
-            held.append(piece.events)
-            n_held += piece.events.height
+            yield piece.events
+
+    def _batched(self) -> Iterator[pl.DataFrame]:
+        held: list[pl.DataFrame] = []
+        n_held = 0
+        for events in self._decoded():
+            held.append(events)
+            n_held += events.height
             if n_held >= TRANSFORM_BATCH_ROWS:
-                yield self._transformed(held)
+                yield pl.concat(held)
                 held, n_held = [], 0
         if held:
-            yield self._transformed(held)
+            yield pl.concat(held)
 
-    def _transformed(self, frames: list[pl.DataFrame]) -> pl.DataFrame:
+    def _transformed(self, events: pl.DataFrame) -> pl.DataFrame:
         assert self.transform is not None
-        out = self.transform(pl.concat(frames).lazy()).collect()
-        self.events += out.height
-        return out
+        return self.transform(events.lazy()).collect()
 
 
 def _sink(frame: pl.LazyFrame, path: Path, ipc: bool) -> None:
