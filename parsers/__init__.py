@@ -20,7 +20,13 @@ from parsers import xperf_dumper as xperf_dumper
 from parsers.errors import TraceReadError
 from parsers.registry import detect, formats, get
 from parsers.schema import EVENT_SCHEMA, REJECT_SCHEMA
-from parsers.source import DEFAULT_CHUNK_LINES, NotUtf8, read_lines, stream_lines
+from parsers.source import (
+    DEFAULT_CHUNK_LINES,
+    PREFILTERED_BLOCK_BYTES,
+    NotUtf8,
+    read_lines,
+    stream_lines,
+)
 from parsers.trace import (
     Accounting,
     ParsedTrace,
@@ -140,7 +146,11 @@ class StreamedTrace:
 
     def _pieces(self) -> Iterator[Piece]:
         lines = stream_lines(
-            self.source, self.label, chunk_lines=self.chunk_lines, whole=self._whole
+            self.source,
+            self.label,
+            chunk_lines=self.chunk_lines,
+            whole=self._whole,
+            block_bytes=PREFILTERED_BLOCK_BYTES if self.options.keep is not None else None,
         )
         forced = self.forced
         if forced is None and self.options.wpp_prefix is not None:

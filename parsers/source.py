@@ -269,10 +269,12 @@ def stream_lines(
     *,
     chunk_lines: int = DEFAULT_CHUNK_LINES,
     whole: bool = False,
+    block_bytes: int | None = None,
 ) -> LineStream:
     """The lines of ``path`` in chunks of at most ``chunk_lines``, as :func:`read_lines` numbers them.
 
-    A plain UTF-8 file is streamed by polars, so memory stays bounded by the chunk size
+    A plain UTF-8 file is streamed by polars ``block_bytes`` at a time (default
+    :data:`STREAM_BLOCK_BYTES`), so memory stays bounded by the block and chunk sizes
     whatever the file size; it raises :class:`NotUtf8` from the iteration if an invalid
     byte shows up late. Other inputs (standard input, archives, gzip, UTF-16, ``whole``)
     are read at once and handed out in slices.
@@ -287,7 +289,8 @@ def stream_lines(
             tail_cr = _ends_with_cr(source)
         except OSError as exc:
             raise TraceReadError(name, None, f"cannot read: {exc.strerror or exc}") from exc
-        chunks = _stream_file(source, name, encoding, chunk_lines, tail_cr)
+        block = block_bytes or STREAM_BLOCK_BYTES
+        chunks = _stream_file(source, name, encoding, chunk_lines, tail_cr, block)
         return LineStream(name, encoding, chunks)
     lines = _read_whole(name, source, head)
     return LineStream(name, lines.encoding, iter(lines.lines.iter_slices(chunk_lines)))
@@ -296,15 +299,19 @@ def stream_lines(
 # Bytes read at a time when a file is streamed: each block, cut after its last LF, is
 # handed to polars' line reader. Reading block by block keeps memory bounded by the block
 # and chunk sizes (polars' own streaming reader runs ahead of a slower consumer and holds
-# most of a big file), at about the speed of reading the whole file at once.
-STREAM_BLOCK_BYTES = 16 * 2**20
+# most of a big file), at about the speed of reading the whole file at once. A few blocks
+# are in flight at once, each decoded to about twice its size when every record is kept.
+STREAM_BLOCK_BYTES = 8 * 2**20
+# When a pre-filter drops most records undecoded, a block costs little more than its own
+# bytes, and bigger blocks halve the fixed cost per chunk.
+PREFILTERED_BLOCK_BYTES = 16 * 2**20
 
 
 # How far back from a block's end a line break is looked for before the block is read.
 _PEEK_BYTES = 64 * 2**10
 
 
-def _blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
+def _blocks(path: Path, block_bytes: int) -> Iterator[tuple[bytes, bool]]:
     """The file in pieces that each end with a LF (the last one perhaps not), and
     whether each is the last.
 
@@ -316,12 +323,12 @@ def _blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
         size = fh.seek(0, io.SEEK_END)
         pos = 0
         while pos < size:
-            end = min(pos + STREAM_BLOCK_BYTES, size)
+            end = min(pos + block_bytes, size)
             if end < size:
                 peek_at = max(pos, end - _PEEK_BYTES)
                 fh.seek(peek_at)
                 cut = fh.read(end - peek_at).rfind(b"\n")
-                end = peek_at + cut + 1 if cut >= 0 else _line_end(fh, end, size)
+                end = peek_at + cut + 1 if cut >= 0 else _line_end(fh, end, size, block_bytes)
             fh.seek(pos)
             data = fh.read(end - pos)
             short = len(data) < end - pos  # the file shrank while it was read
@@ -332,11 +339,11 @@ def _blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
                 return
 
 
-def _line_end(fh: BinaryIO, start: int, size: int) -> int:
+def _line_end(fh: BinaryIO, start: int, size: int, block_bytes: int) -> int:
     """The offset just after the first LF at or after ``start`` (or the end of the file)."""
     fh.seek(start)
     at = start
-    while chunk := fh.read(STREAM_BLOCK_BYTES):
+    while chunk := fh.read(block_bytes):
         cut = chunk.find(b"\n")
         if cut >= 0:
             return at + cut + 1
@@ -369,10 +376,11 @@ def _read_ahead(chunks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
 
 
 def _stream_file(
-    path: Path, name: str, encoding: Encoding, chunk_lines: int, tail_cr: bool
+    path: Path, name: str, encoding: Encoding, chunk_lines: int, tail_cr: bool, block_bytes: int
 ) -> Iterator[pl.DataFrame]:
     try:
-        yield from _read_ahead(_numbered_chunks(path, encoding, chunk_lines, tail_cr))
+        chunks = _numbered_chunks(path, encoding, chunk_lines, tail_cr, block_bytes)
+        yield from _read_ahead(chunks)
     except pl.exceptions.ComputeError as exc:
         if _is_utf8_error(exc):
             raise NotUtf8(name) from None
@@ -382,14 +390,14 @@ def _stream_file(
 
 
 def _numbered_chunks(
-    path: Path, encoding: Encoding, chunk_lines: int, tail_cr: bool
+    path: Path, encoding: Encoding, chunk_lines: int, tail_cr: bool, block_bytes: int
 ) -> Iterator[pl.DataFrame]:
     """Each block split into lines and numbered, in slices of at most ``chunk_lines``.
 
     Chunks never span two blocks, so nothing is concatenated or copied.
     """
     next_line = 1
-    for block, last in _blocks(path):
+    for block, last in _blocks(path, block_bytes):
         frame = pl.read_lines(block, name="text")
         if next_line == 1 and encoding is Encoding.UTF8_BOM:
             frame = _strip_bom(frame)
