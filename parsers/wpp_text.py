@@ -114,22 +114,29 @@ class _Part:
 
 
 def _stitch(blocks: Iterator[_Block]) -> Iterator[_Part]:
-    """Put the blocks back in one sequence: each tail joins the heads after it."""
+    """Put the blocks back in one sequence: each tail joins the heads after it.
+
+    Lines before the trace's first event (preamble, or a file of junk) depend on nothing
+    after them and go out at once; only a record whose text may still continue waits.
+    """
     events_before = 0
     carry: pl.DataFrame | None = None  # a tail (one event) and the heads that follow it
-    carry_events = 0
     for block in blocks:
-        carry = block.head if carry is None else pl.concat([carry, block.head])
+        if carry is None:
+            if block.head.height:
+                yield _Part(events_before, lines=block.head)
+        else:
+            carry = pl.concat([carry, block.head])
         if block.body is None or block.tail is None:
-            continue  # no event in this chunk: its lines wait for the next event
-        if carry.height:
-            # The previous tail's event and its continuation (or the lines before the
-            # first event of the trace), complete now that an event follows them.
+            continue  # no event in this chunk: a waiting record may continue further
+        if carry is not None:
+            # The previous tail's record and its continuation, complete now that a
+            # record follows them.
             yield _Part(events_before, lines=carry)
-            events_before += carry_events
+            events_before += 1
         yield _Part(events_before, body=block.body)
         events_before += block.body.accounting.events
-        carry, carry_events = block.tail, 1
+        carry = block.tail
     yield _Part(events_before, lines=carry if carry is not None else _NO_LINES)
 
 
