@@ -8,6 +8,7 @@ the whole ordered list the first matching entry wins.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -386,12 +387,7 @@ class MapSet:
                 pl.lit(None, pl.String).alias("value"),
                 pl.lit(None, pl.String).alias("adapter"),
             ).filter(pl.lit(False))
-        chain = pl.when(entries[0].condition()).then(pl.lit(0, pl.UInt32))
-        for i, entry in enumerate(entries[1:], start=1):
-            chain = chain.when(entry.condition()).then(pl.lit(i, pl.UInt32))
-        matched = events.with_columns(chain.otherwise(None).alias("__entry")).filter(
-            pl.col("__entry").is_not_null()
-        )
+        matched = _first_matching_entry(events, entries)
         entry = pl.col("__entry")
         kinds = {i: e.kind for i, e in enumerate(entries)}
         constants = {i: e.value for i, e in enumerate(entries) if e.value is not None}
@@ -407,6 +403,84 @@ class MapSet:
             .str.strip_chars("\"'")  # a quoted name is the name without its quotes
             .alias("adapter"),
         )
+
+
+def _first_matching_entry(events: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:
+    """The events some entry matches, each with ``__entry``: the first entry that does.
+
+    Most entries' patterns provably contain one of a few literals (the pre-filter's
+    analysis). One Aho-Corasick pass finds which of those literals each message holds;
+    an entry's full condition then runs only on the messages holding one of its own,
+    instead of every pattern on every row. Entries without such a literal are tried on
+    every row. Ties go to the lowest entry index, as in an ordered when/then chain.
+    """
+    by_literal: dict[str, list[int]] = {}
+    ungated: list[int] = []
+    for i, entry in enumerate(entries):
+        found = required_literals(entry.message) if entry.message is not None else None
+        if not found:
+            ungated.append(i)
+            continue
+        for literal in found:
+            by_literal.setdefault(literal, []).append(i)
+    # Materialised once: every branch below reads it, and a lazy plan would recompute it.
+    rows = events.with_row_index("__r").collect()
+    hits: list[pl.LazyFrame] = [
+        rows.lazy()
+        .filter(entries[i].condition())
+        .select("__r", pl.lit(i, pl.UInt32).alias("__entry"))
+        for i in ungated
+    ]
+    if by_literal:
+        literals = sorted(by_literal)
+        owners = pl.DataFrame(
+            {
+                "__literal": [lit for lit in literals for _ in by_literal[lit]],
+                "__entry": pl.Series(
+                    [i for lit in literals for i in by_literal[lit]], dtype=pl.UInt32
+                ),
+            }
+        )
+        found_literals = (
+            rows.select(
+                "__r",
+                pl.col("message")
+                .fill_null("")
+                .str.extract_many(literals, overlapping=True)
+                .alias("__literal"),
+            )
+            .explode("__literal")
+            .drop_nulls("__literal")
+        )
+        # each candidate (row, entry) once, with the columns its condition reads, in
+        # entry order so that each entry's candidates are one contiguous slice
+        candidates = (
+            found_literals.join(owners, on="__literal")
+            .select("__r", "__entry")
+            .unique()
+            .sort("__entry", "__r")
+            .join(rows, on="__r", maintain_order="left")
+        )
+        bounds = candidates.get_column("__entry").search_sorted(
+            pl.Series(range(len(entries) + 1), dtype=pl.UInt32)
+        )
+        hits += [
+            candidates.slice(start, end - start)
+            .lazy()
+            .filter(entries[i].condition())
+            .select("__r", "__entry")
+            for i, (start, end) in enumerate(itertools.pairwise(bounds))
+            if end > start
+        ]
+    if not hits:
+        return (
+            rows.lazy()
+            .filter(pl.lit(False))
+            .with_columns(pl.lit(None, pl.UInt32).alias("__entry"))
+            .drop("__r")
+        )
+    first = pl.concat(hits).group_by("__r").agg(pl.col("__entry").min())
+    return rows.lazy().join(first, on="__r").sort("__r").drop("__r")
 
 
 def _extract_per_entry(matched: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.eventmap import MapSet, loosen, parse_map
 from auditor.problems import ConfigError
+from parsers import read_trace
 
 
 def classify(maps: MapSet, messages: list[str], provider: str = "drv") -> list[tuple]:
@@ -212,3 +217,84 @@ def test_prefilter_is_a_superset_of_classification():
     frame = pl.DataFrame({"m": messages})
     keep = frame.select(BUILTIN.necessary(pl.col("m"), has_event_id=False)).to_series().to_list()
     assert keep == [True, False, True, True]
+
+
+def _chain_classification(maps: MapSet, events: pl.DataFrame) -> pl.DataFrame:
+    """The maps' semantics written plainly: every entry tried on every row, in order."""
+    entries = maps.entries
+    chain = pl.when(entries[0].condition()).then(pl.lit(0, pl.UInt32))
+    for i, entry in enumerate(entries[1:], start=1):
+        chain = chain.when(entry.condition()).then(pl.lit(i, pl.UInt32))
+    first = events.with_columns(chain.otherwise(None).alias("e")).get_column("e")
+    return first.filter(first.is_not_null()).to_frame()
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+_SAMPLE_MESSAGES = sorted(
+    {
+        m
+        for p in SAMPLES.iterdir()
+        if p.suffix in (".csv", ".txt")
+        for m in read_trace(p).events.collect().get_column("message").drop_nulls()
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.sampled_from(_SAMPLE_MESSAGES),
+            st.sampled_from(_SAMPLE_MESSAGES),
+            st.integers(0, 40),
+            st.text(max_size=6),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    provider=st.sampled_from(
+        ["wlan", "Microsoft-Windows-NDIS", "Microsoft-Windows-WLAN-AutoConfig"]
+    ),
+    event_id=st.sampled_from([None, 8001, 8003, 10311, 5]),
+)
+def test_literal_gated_matching_finds_the_first_entry_of_the_plain_chain(picks, provider, event_id):
+    """Classification tries an entry only where its literal occurs; spliced and mangled
+    real messages must get exactly the entry the ordered chain of every entry gives."""
+    messages = [a[:cut] + noise + b[cut // 2 :] for a, b, cut, noise in picks]
+    events = pl.DataFrame(
+        {
+            "provider": [provider] * len(messages),
+            "event": [None] * len(messages),
+            "event_id": pl.Series([event_id] * len(messages), dtype=pl.UInt16),
+            "message": messages,
+        }
+    )
+    expected = _chain_classification(BUILTIN, events)
+    kinds = [BUILTIN.entries[i].kind for i in expected.get_column("e")]
+    got = BUILTIN.classify(events.lazy()).collect()
+    assert got.get_column("kind").to_list() == kinds
+
+
+def test_an_entry_whose_literal_holds_another_entrys_still_wins_in_order():
+    # "MPHaltEx enter" contains "Halt": both entries are candidates for the message, and
+    # the first in the map decides, whichever literal ends first in the text.
+    em = parse_map(
+        """
+[map]
+name = "nested"
+
+[[event]]
+kind = "halt.begin"
+message = 'MPHaltEx enter'
+
+[[event]]
+kind = "halt.end"
+message = 'Halt'
+""",
+        "nested.toml",
+    )
+    maps = MapSet((em,))
+    assert classify(maps, ["x MPHaltEx enter", "Halt only", "none"]) == [
+        (1, "halt.begin", None, None),
+        (2, "halt.end", None, None),
+    ]
