@@ -8,6 +8,7 @@ the whole ordered list the first matching entry wins.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import polars as pl
 from auditor.prefilter import escape_literal, required_literals
 from auditor.problems import ConfigError, Problem, key_line, load_toml, table_lines
 from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
+from parsers.parallel import ordered_map
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
 _GROUP_NAME = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
@@ -37,6 +39,14 @@ class MapEntry:
     values: dict[str, str] = field(default_factory=dict)
     groups: frozenset[str] = frozenset()
     adapter_pattern: str | None = None  # the map's default, for entries without a group
+
+    @functools.cached_property
+    def literals(self) -> frozenset[str] | None:
+        """Literals of which every match of the message pattern holds one (None: unknown).
+
+        Worked out once per entry: the pre-filter and classification both ask for them.
+        """
+        return required_literals(self.message) if self.message is not None else None
 
     def condition(self) -> pl.Expr:
         """True where this entry matches a canonical event."""
@@ -358,7 +368,7 @@ class MapSet:
                 continue  # can never match a record without event ids
             if entry.message is None:
                 return pl.lit(True)
-            found = required_literals(entry.message)
+            found = entry.literals
             if found:
                 literals |= found
             else:
@@ -379,15 +389,29 @@ class MapSet:
         return out
 
     def classify(self, events: pl.LazyFrame) -> pl.LazyFrame:
-        """Add kind / value / adapter and keep only the events some entry classifies."""
-        entries = self.entries
-        if not entries:
+        """Add kind / value / adapter and keep only the events some entry classifies.
+
+        Rows are classified independently, so a big table goes in slices, two at a time
+        on worker threads: the intermediate tables stay the size of a slice.
+        """
+        if not self.entries:
             return events.with_columns(
                 pl.lit(None, pl.String).alias("kind"),
                 pl.lit(None, pl.String).alias("value"),
                 pl.lit(None, pl.String).alias("adapter"),
             ).filter(pl.lit(False))
-        matched = _first_matching_entry(events, entries)
+        frame = events.collect()
+        if frame.height <= CLASSIFY_SLICE_ROWS:
+            return self._classify(frame).lazy()
+        slices = (
+            frame.slice(start, CLASSIFY_SLICE_ROWS)
+            for start in range(0, frame.height, CLASSIFY_SLICE_ROWS)
+        )
+        return pl.concat(list(ordered_map(self._classify, slices))).lazy()
+
+    def _classify(self, frame: pl.DataFrame) -> pl.DataFrame:
+        entries = self.entries
+        matched = _first_matching_entry(frame, entries)
         entry = pl.col("__entry")
         kinds = {i: e.kind for i, e in enumerate(entries)}
         constants = {i: e.value for i, e in enumerate(entries) if e.value is not None}
@@ -395,42 +419,61 @@ class MapSet:
             entry.replace_strict(kinds, return_dtype=pl.String).alias("kind"),
             entry.replace_strict(constants, default=None, return_dtype=pl.String).alias("__value"),
         )
-        return _extract_per_entry(matched, entries).select(
-            pl.exclude("__entry", "__value", "__extracted", "__adapter"),
-            pl.coalesce("__value", "__extracted").alias("value"),
-            pl.col("__adapter")
-            .str.strip_chars()
-            .str.strip_chars("\"'")  # a quoted name is the name without its quotes
-            .alias("adapter"),
+        return (
+            _extract_per_entry(matched.lazy(), entries)
+            .select(
+                pl.exclude("__entry", "__value", "__extracted", "__adapter"),
+                pl.coalesce("__value", "__extracted").alias("value"),
+                pl.col("__adapter")
+                .str.strip_chars()
+                .str.strip_chars("\"'")  # a quoted name is the name without its quotes
+                .alias("adapter"),
+            )
+            .collect()
         )
 
 
-def _first_matching_entry(events: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:
+# Rows classified at a time (see MapSet.classify).
+CLASSIFY_SLICE_ROWS = 1_000_000
+
+# The event columns a map entry's condition reads (MapEntry.condition).
+_CONDITION_COLUMNS = ("provider", "event", "event_id", "message")
+
+
+def _first_matching_entry(frame: pl.DataFrame, entries: list[MapEntry]) -> pl.DataFrame:
     """The events some entry matches, each with ``__entry``: the first entry that does.
 
     Most entries' patterns provably contain one of a few literals (the pre-filter's
     analysis). One Aho-Corasick pass finds which of those literals each message holds;
-    an entry's full condition then runs only on the messages holding one of its own,
-    instead of every pattern on every row. Entries without such a literal are tried on
-    every row. Ties go to the lowest entry index, as in an ordered when/then chain.
+    an entry's full condition then runs only on the rows holding one of its own, picked
+    out by position, instead of every pattern on every row. Entries without such a
+    literal are tried on every row. Ties go to the lowest entry index, as in an ordered
+    when/then chain.
     """
     by_literal: dict[str, list[int]] = {}
     ungated: list[int] = []
     for i, entry in enumerate(entries):
-        found = required_literals(entry.message) if entry.message is not None else None
-        if not found:
+        if not entry.literals:
             ungated.append(i)
             continue
-        for literal in found:
+        for literal in entry.literals:
             by_literal.setdefault(literal, []).append(i)
-    # Materialised once: every branch below reads it, and a lazy plan would recompute it.
-    rows = events.with_row_index("__r").collect()
-    hits: list[pl.LazyFrame] = [
-        rows.lazy()
-        .filter(entries[i].condition())
-        .select("__r", pl.lit(i, pl.UInt32).alias("__entry"))
-        for i in ungated
-    ]
+    read = frame.select(c for c in _CONDITION_COLUMNS if c in frame.columns)
+    hit_rows: list[pl.Series] = []
+    hit_entries: list[int] = []
+
+    def judge(i: int, rows: pl.Series | None) -> None:
+        """Keep the rows (all if None) on which entry i's condition holds."""
+        subset = read if rows is None else read[rows]
+        ok = subset.select(entries[i].condition()).to_series()
+        found = pl.int_range(subset.height, dtype=pl.UInt32, eager=True) if rows is None else rows
+        found = found.filter(ok)
+        if found.len():
+            hit_rows.append(found)
+            hit_entries.append(i)
+
+    for i in ungated:
+        judge(i, None)
     if by_literal:
         literals = sorted(by_literal)
         owners = pl.DataFrame(
@@ -441,46 +484,32 @@ def _first_matching_entry(events: pl.LazyFrame, entries: list[MapEntry]) -> pl.L
                 ),
             }
         )
-        found_literals = (
-            rows.select(
-                "__r",
-                pl.col("message")
-                .fill_null("")
-                .str.extract_many(literals, overlapping=True)
-                .alias("__literal"),
-            )
-            .explode("__literal")
-            .drop_nulls("__literal")
-        )
-        # each candidate (row, entry) once, with the columns its condition reads, in
-        # entry order so that each entry's candidates are one contiguous slice
+        # (row, entry) for each literal a row holds, grouped by entry; a row holding two
+        # of an entry's literals is judged twice, which changes nothing
         candidates = (
-            found_literals.join(owners, on="__literal")
+            read.select(
+                pl.int_range(pl.len(), dtype=pl.UInt32).alias("__r"),
+                pl.col("message").fill_null("").str.extract_many(literals, overlapping=True),
+            )
+            .explode("message")
+            .drop_nulls("message")
+            .join(owners, left_on="message", right_on="__literal")
             .select("__r", "__entry")
-            .unique()
-            .sort("__entry", "__r")
-            .join(rows, on="__r", maintain_order="left")
+            .sort("__entry")
         )
         bounds = candidates.get_column("__entry").search_sorted(
             pl.Series(range(len(entries) + 1), dtype=pl.UInt32)
         )
-        hits += [
-            candidates.slice(start, end - start)
-            .lazy()
-            .filter(entries[i].condition())
-            .select("__r", "__entry")
-            for i, (start, end) in enumerate(itertools.pairwise(bounds))
-            if end > start
-        ]
-    if not hits:
-        return (
-            rows.lazy()
-            .filter(pl.lit(False))
-            .with_columns(pl.lit(None, pl.UInt32).alias("__entry"))
-            .drop("__r")
-        )
-    first = pl.concat(hits).group_by("__r").agg(pl.col("__entry").min())
-    return rows.lazy().join(first, on="__r").sort("__r").drop("__r")
+        rows = candidates.get_column("__r")
+        for i, (start, end) in enumerate(itertools.pairwise(bounds)):
+            if end > start:
+                judge(i, rows.slice(start, end - start))
+    # Every hit written into one column, highest entry first, so the first entry that
+    # matched a row is the one left in it.
+    first = pl.repeat(None, frame.height, dtype=pl.UInt32, eager=True).alias("__entry")
+    for i, found in sorted(zip(hit_entries, hit_rows, strict=True), key=lambda h: -h[0]):
+        first = first.scatter(found, i)
+    return frame.with_columns(first).filter(pl.col("__entry").is_not_null())
 
 
 def _extract_per_entry(matched: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:

@@ -116,13 +116,14 @@ def peak_mb() -> float:
 
 
 def phase_parse(trace: Path, map_path: Path, out: Path) -> dict[str, object]:
-    """(a), in its own process: parse and classify; the events go to Parquet for (b)."""
+    """(a), in its own process: parse and classify as the audit does (streamed, behind the
+    maps' pre-filter); the events go to Parquet for (b)."""
     from auditor.eventmap import MapSet
-    from parsers import ParseOptions, read_trace
+    from parsers import ParseOptions, stream_trace
 
     maps = MapSet.load([map_path])
     t0 = time.perf_counter()
-    parsed = read_trace(trace, ParseOptions(keep=maps))
+    parsed = stream_trace(trace, ParseOptions(keep=maps)).read()
     classified = maps.classify(parsed.events).collect()
     seconds = time.perf_counter() - t0
     classified.write_parquet(out)

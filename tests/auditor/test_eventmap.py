@@ -298,3 +298,16 @@ message = 'Halt'
         (1, "halt.begin", None, None),
         (2, "halt.end", None, None),
     ]
+
+
+def test_a_big_table_is_classified_in_slices_with_the_same_result(monkeypatch):
+    events = pl.concat(
+        read_trace(p).events.collect().select("provider", "event", "event_id", "message", "line")
+        for p in sorted(SAMPLES.iterdir())
+        if p.suffix in (".csv", ".txt")
+    )
+    whole = BUILTIN.classify(events.lazy()).collect()
+    monkeypatch.setattr("auditor.eventmap.CLASSIFY_SLICE_ROWS", 7)
+    sliced = BUILTIN.classify(events.lazy()).collect()
+    assert whole.height > 50
+    assert sliced.equals(whole)
