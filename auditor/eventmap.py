@@ -419,17 +419,13 @@ class MapSet:
             entry.replace_strict(kinds, return_dtype=pl.String).alias("kind"),
             entry.replace_strict(constants, default=None, return_dtype=pl.String).alias("__value"),
         )
-        return (
-            _extract_per_entry(matched.lazy(), entries)
-            .select(
-                pl.exclude("__entry", "__value", "__extracted", "__adapter"),
-                pl.coalesce("__value", "__extracted").alias("value"),
-                pl.col("__adapter")
-                .str.strip_chars()
-                .str.strip_chars("\"'")  # a quoted name is the name without its quotes
-                .alias("adapter"),
-            )
-            .collect()
+        return _extract_per_entry(matched, entries).select(
+            pl.exclude("__entry", "__value", "__extracted", "__adapter"),
+            pl.coalesce("__value", "__extracted").alias("value"),
+            pl.col("__adapter")
+            .str.strip_chars()
+            .str.strip_chars("\"'")  # a quoted name is the name without its quotes
+            .alias("adapter"),
         )
 
 
@@ -512,13 +508,14 @@ def _first_matching_entry(frame: pl.DataFrame, entries: list[MapEntry]) -> pl.Da
     return frame.with_columns(first).filter(pl.col("__entry").is_not_null())
 
 
-def _extract_per_entry(matched: pl.LazyFrame, entries: list[MapEntry]) -> pl.LazyFrame:
+def _extract_per_entry(matched: pl.DataFrame, entries: list[MapEntry]) -> pl.DataFrame:
     """``__extracted`` (a value group) and ``__adapter``, each regex run on its own rows.
 
     Extracting groups is the dearest regex work: written as one expression per entry over
     every matched row, it cost (rows x entries) captures. Rows are split by the
     extraction they need (entries sharing a map's adapter pattern share one), each part
-    extracts only its own rows, and the parts go back in order.
+    extracts only its own rows from just the message, and the two result columns go
+    back in row order beside the untouched table.
     """
     plans: dict[tuple[str | None, str | None], list[int]] = {}
     value_of: dict[str | None, pl.Expr] = {None: pl.lit(None, pl.String)}
@@ -535,12 +532,15 @@ def _extract_per_entry(matched: pl.LazyFrame, entries: list[MapEntry]) -> pl.Laz
         elif adapter_key not in adapter_of:
             adapter_of[adapter_key] = adapter
         plans.setdefault((value_key, adapter_key), []).append(i)
-    numbered = matched.with_row_index("__row")
+    narrow = matched.lazy().select("__entry", "message").with_row_index("__row")
     parts = [
-        numbered.filter(pl.col("__entry").is_in(members)).with_columns(
+        narrow.filter(pl.col("__entry").is_in(members)).select(
+            "__row",
             value_of[value_key].cast(pl.String).alias("__extracted"),
             adapter_of[adapter_key].cast(pl.String).alias("__adapter"),
         )
         for (value_key, adapter_key), members in plans.items()
     ]
-    return pl.concat(parts).sort("__row").drop("__row")
+    # every matched row belongs to exactly one part: sorted, they line up with the table
+    found = pl.concat(parts).sort("__row").collect()
+    return matched.with_columns(found.get_column("__extracted"), found.get_column("__adapter"))
