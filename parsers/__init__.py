@@ -123,8 +123,11 @@ class StreamedTrace:
         """Every piece at once: what :func:`read_trace` gives, decoded on every core.
 
         Memory holds the events kept (all of them, or those a pre-filter lets through),
-        never the whole file, so this is how the audit reads a big trace.
+        never the whole file, so this is how the audit reads a big trace. A small file is
+        read whole: chunks and threads only pay for themselves on big inputs.
         """
+        if _is_small_file(self.source):
+            return read_trace(self.source, self.options, format=self.forced, label=self.label)
         while True:
             try:
                 frames = [piece.events for piece in self.pieces()]
@@ -174,6 +177,19 @@ class StreamedTrace:
             raise no_records(self.path, cls.name, self.rejects)
         self.accounting = total
         self.notes = tuple(notes)
+
+
+# Below this size a trace is read whole by StreamedTrace.read (a batch of test-lab runs
+# is thousands of such files, where a thread pool per file costs more than it saves).
+STREAM_MIN_BYTES = 32 * 2**20
+
+
+def _is_small_file(source: str | Path) -> bool:
+    try:
+        path = Path(source)
+        return str(source) != "-" and path.is_file() and path.stat().st_size < STREAM_MIN_BYTES
+    except OSError:
+        return False  # let the streamed read report it
 
 
 def stream_trace(

@@ -14,17 +14,20 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+import polars as pl
+
 In = TypeVar("In")
 Out = TypeVar("Out")
 
 
 def decode_workers() -> int:
-    """One worker per core the process may use: polars work is CPU-bound."""
+    """One worker per thread polars may use: the work is CPU-bound, and a batch run that
+    gives each worker process one polars thread (POLARS_MAX_THREADS) gets one here too."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover (not Linux)
         cores = os.cpu_count() or 1
-    return max(1, cores)
+    return max(1, min(cores, pl.thread_pool_size()))
 
 
 def ordered_map(

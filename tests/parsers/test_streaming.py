@@ -505,3 +505,25 @@ def test_tracerpt_fast_paths_equal_the_row_regex_for_any_header_layout(seed):
     fast = decoder._decode(frame).collect()
     general = decoder._general(frame.lazy()).collect()
     assert fast.equals(general), (labels, fast.rows(), general.rows())
+
+
+def test_read_streams_only_files_big_enough_to_gain(write, monkeypatch):
+    import parsers
+
+    path = write("small.txt", wpp_trace(random.Random(5), 30))
+    whole = read_trace(path)
+    calls: list[object] = []
+
+    def recording_read_trace(*args, **kwargs):
+        calls.append(args[0])
+        return read_trace(*args, **kwargs)
+
+    monkeypatch.setattr(parsers, "read_trace", recording_read_trace)
+    small = stream_trace(path).read()
+    assert calls == [path]  # a small file is read whole
+    monkeypatch.setattr(parsers, "STREAM_MIN_BYTES", 0)
+    streamed = stream_trace(path, chunk_lines=4).read()
+    assert calls == [path]  # streamed, chunk by chunk
+    for got in (small, streamed):
+        assert got.events.collect().equals(whole.events.collect())
+        assert got.accounting == whole.accounting
