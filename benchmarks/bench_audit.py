@@ -269,7 +269,17 @@ def machine() -> dict[str, str]:
     }
 
 
+def measured_on() -> dict[str, str]:
+    """The commit measured and the machine, taken when a benchmark starts (load average)."""
+    return {"product commit": product_version(), **machine()}
+
+
 # --- report --------------------------------------------------------------------------------
+def machine_section(info: dict[str, str]) -> list[str]:
+    """The closing section every benchmark report ends with."""
+    return ["## Product and machine", "", *(f"- {k}: {v}" for k, v in info.items()), ""]
+
+
 def table(commands: list[Command]) -> str:
     rows = [
         "| step | command | best wall (s) | runs (s) | peak RSS (MB) |",
@@ -313,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat must be at least 1")
 
     python = sys.executable
-    info = {"product commit": product_version(), **machine()}
+    info = measured_on()
     trace, meta = cached_trace(args.events, args.seed)
     size_mb = trace.stat().st_size / 1e6
     print(f"trace: {trace} ({size_mb:.0f} MB, {meta['events']:,} events)", file=sys.stderr)
@@ -422,10 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         agreement,
         "",
-        "## Product and machine",
-        "",
-        *(f"- {k}: {v}" for k, v in info.items()),
-        "",
+        *machine_section(info),
     ]
     args.results.write_text("\n".join(report), encoding="utf-8")
     print(f"\nwrote {args.results}", file=sys.stderr)

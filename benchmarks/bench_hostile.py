@@ -47,7 +47,7 @@ RESULTS = HERE / "results-hostile.md"
 
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
-from bench_audit import machine, product_version, run_measured, warm  # noqa: E402
+from bench_audit import machine_section, measured_on, run_measured, warm  # noqa: E402
 
 GUID = "{6C3E1B2A-5D4F-4A7B-9E21-0F8D3C2B1A90}"
 WPP = (
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     script = Path(python).parent / "trace-audit"
     audit = [str(script)] if script.exists() else [python, "-m", "auditor.cli"]
-    info = {"product commit": product_version(), **machine()}
+    info = measured_on()
     rng = random.Random(8)
     work = DATA / f"{args.mb:g}mb"
     work.mkdir(parents=True, exist_ok=True)
@@ -381,10 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *lines,
         "",
-        "## Product and machine",
-        "",
-        *(f"- {k}: {v}" for k, v in info.items()),
-        "",
+        *machine_section(info),
     ]
     args.results.write_text("\n".join(report), encoding="utf-8")
     print(f"\nwrote {args.results}", file=sys.stderr)

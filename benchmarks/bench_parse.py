@@ -31,7 +31,14 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results-parse.md"
 sys.path.insert(0, str(HERE))
 import generate  # noqa: E402
-from bench_audit import Command, machine, product_version, run_measured, warm  # noqa: E402
+from bench_audit import (  # noqa: E402
+    Command,
+    machine_section,
+    measured_on,
+    run_measured,
+    table,
+    warm,
+)
 
 READ_LINES = "import sys, polars as pl; print(pl.read_lines(sys.argv[1]).height)"
 SCAN_LINES = (
@@ -94,7 +101,11 @@ def measure(trace: Path, cmds: list[Command], repeat: int, workdir: Path) -> Non
             cmd.rss_kb.append(rss)
 
 
-def report(results: list[tuple[str, Path, int, list[Command]]], args: argparse.Namespace) -> str:
+def report(
+    results: list[tuple[str, Path, int, list[Command]]],
+    args: argparse.Namespace,
+    info: dict[str, str],
+) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# Parse benchmark",
@@ -111,17 +122,7 @@ def report(results: list[tuple[str, Path, int, list[Command]]], args: argparse.N
     ]
     for name, trace, size, cmds in results:
         by_key = {c.key: c for c in cmds}
-        out += [
-            f"## {name}: {trace.name}, {size / 1e6:,.0f} MB",
-            "",
-            "| step | command | best wall (s) | runs (s) | peak RSS (MB) |",
-            "|---|---|---:|---|---:|",
-        ]
-        for c in cmds:
-            runs = " / ".join(f"{w:.2f}" for w in c.walls)
-            peak = f"{c.peak_mb:.0f}" if c.peak_mb is not None else "n/a"
-            out.append(f"| {c.label} | `{c.shown}` | {c.best:.2f} | {runs} | {peak} |")
-        out.append("")
+        out += [f"## {name}: {trace.name}, {size / 1e6:,.0f} MB", "", table(cmds), ""]
         for key, what in (("c", "every event"), ("d", "lifecycle events")):
             parse = by_key[key]
             ratio = parse.best / by_key["a"].best
@@ -140,10 +141,7 @@ def report(results: list[tuple[str, Path, int, list[Command]]], args: argparse.N
             "(for information)"
         )
         out.append("")
-    info = machine()
-    out += ["## Product and machine", "", f"- product commit: {product_version()}"]
-    out += [f"- {k}: {v}" for k, v in info.items()]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + machine_section(info))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated traces")
     parser.add_argument("--out", type=Path, default=RESULTS, help="the Markdown report")
     args = parser.parse_args(argv)
+    info = measured_on()
     folder = Path(tempfile.mkdtemp(prefix="bench-parse-"))
     try:
         results = []
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append((name, trace, trace.stat().st_size, cmds))
             for c in cmds:
                 print(f"{name}: {c.label}: best {c.best:.2f} s, {c.peak_mb or 0:.0f} MB")
-        text = report(results, args)
+        text = report(results, args, info)
         args.out.write_text(text, encoding="utf-8")
         print(text)
     finally:
