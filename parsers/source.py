@@ -351,13 +351,14 @@ def _line_end(fh: BinaryIO, start: int, size: int, block_bytes: int) -> int:
     return size
 
 
-def _lone_cr(block: bytes) -> bool:
-    """Whether a block holds a CR not followed by LF, checked on the bytes.
+def _may_hold_lone_cr(block: bytes) -> bool:
+    """Whether a block may hold a CR not followed by LF: a memchr on the bytes.
 
-    A memchr (and for CRLF files two counts) rather than a pass over millions of polars
-    strings; only a block that has one pays for :func:`split_lone_cr`.
+    A LF-only file has no CR, so its lines are never scanned again. A CRLF file stops at
+    its first CR, and only :func:`split_lone_cr`'s check of the lines (about 1 ms per
+    16 MB) remains: counting CR and CRLF in the bytes instead costs 17 ms per block.
     """
-    return b"\r" in block and block.count(b"\r") != block.count(b"\r\n")
+    return b"\r" in block
 
 
 def _read_ahead(chunks: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -401,7 +402,7 @@ def _numbered_chunks(
         frame = pl.read_lines(block, name="text")
         if next_line == 1 and encoding is Encoding.UTF8_BOM:
             frame = _strip_bom(frame)
-        if _lone_cr(block):
+        if _may_hold_lone_cr(block):
             frame = split_lone_cr(frame, last=last and tail_cr)
         if not frame.height:
             continue
