@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from auditor.prefilter import escape_literal, required_literals
+from auditor.prefilter import escape_literal, field_piece, required_literals
 from auditor.problems import ConfigError, Problem, key_line, load_toml, table_lines
 from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
 from parsers.parallel import ordered_map
@@ -322,6 +322,61 @@ def builtin_maps() -> list[EventMap]:
 
 
 @dataclass(frozen=True)
+class _Searches:
+    """The regexes a record that some entry may match holds one of: in its message, and
+    in the raw text of its CSV values. None: any record may match (no pre-filter)."""
+
+    message: tuple[str, ...] | None
+    fields: tuple[str, ...] | None
+
+    @classmethod
+    def of(cls, entries: list[MapEntry]) -> _Searches:
+        if any(entry.message is None for entry in entries):
+            return cls(None, None)  # an entry on other columns alone: any message may match
+        literals: set[str] = set()
+        patterns: list[str] = []
+        for entry in entries:
+            if entry.literals:
+                literals |= entry.literals
+            else:
+                patterns.append(loosen(entry.message))  # type: ignore[arg-type]
+        message: list[str] = []
+        if literals:
+            message.append(_literal_search(literals))
+        if patterns:
+            combined = "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
+            if _regex_problem(combined):
+                return cls(None, None)
+            message.append(combined)
+        return cls(tuple(message), _field_search(entries))
+
+
+def _field_search(entries: list[MapEntry]) -> tuple[str, ...] | None:
+    pieces: set[str] = set()
+    for entry in entries:
+        cut = {field_piece(literal) for literal in entry.literals or ()}
+        if not cut or None in cut:
+            return None
+        pieces |= cut  # type: ignore[arg-type]
+    return (_literal_search(pieces),) if pieces else ()
+
+
+def _literal_search(literals: set[str]) -> str:
+    return "|".join(escape_literal(x) for x in sorted(literals))
+
+
+def _holds_any(text: pl.Expr, search: tuple[str, ...] | None) -> pl.Expr:
+    if search is None:
+        return pl.lit(True)
+    if not search:
+        return pl.lit(False)
+    out = text.str.contains(search[0])
+    for pattern in search[1:]:
+        out = out | text.str.contains(pattern)
+    return out
+
+
+@dataclass(frozen=True)
 class MapSet:
     """The ordered maps of one audit: user maps first, then the built-in ones."""
 
@@ -361,32 +416,30 @@ class MapSet:
         fast literal search; the others contribute their loosened pattern (see
         :func:`loosen`). Either way the condition only widens what the maps match.
         """
-        literals: set[str] = set()
-        patterns: list[str] = []
-        for entry in self.entries:
-            if entry.event_id is not None and not has_event_id:
-                continue  # can never match a record without event ids
-            if entry.message is None:
-                return pl.lit(True)
-            found = entry.literals
-            if found:
-                literals |= found
-            else:
-                patterns.append(loosen(entry.message))
-        parts: list[pl.Expr] = []
-        if literals:
-            parts.append(text.str.contains("|".join(escape_literal(x) for x in sorted(literals))))
-        if patterns:
-            combined = "|".join(f"(?:{p})" for p in dict.fromkeys(patterns))
-            if _regex_problem(combined):
-                return pl.lit(True)
-            parts.append(text.str.contains(combined))
-        if not parts:
-            return pl.lit(False)
-        out = parts[0]
-        for part in parts[1:]:
-            out = out | part
-        return out
+        return _holds_any(text, self._searches(has_event_id).message)
+
+    def necessary_in_fields(self, fields: pl.Expr, *, has_event_id: bool) -> pl.Expr | None:
+        """Pre-filter on raw CSV values (``parsers.RecordFilter``), before they are unquoted.
+
+        Each entry's literals, cut where quoting and the ``, `` between values could
+        change them (:func:`field_piece`); None when some entry has no such literal, so
+        only the decoded message can be judged.
+        """
+        search = self._searches(has_event_id).fields
+        return None if search is None else _holds_any(fields, search)
+
+    def _searches(self, has_event_id: bool) -> _Searches:
+        """Worked out once per map set: parsers ask for them for every chunk."""
+        cache = self._search_cache
+        if has_event_id not in cache:
+            cache[has_event_id] = _Searches.of(
+                [e for e in self.entries if e.event_id is None or has_event_id]
+            )
+        return cache[has_event_id]
+
+    @functools.cached_property
+    def _search_cache(self) -> dict[bool, _Searches]:
+        return {}
 
     def classify(self, events: pl.LazyFrame) -> pl.LazyFrame:
         """Add kind / value / adapter and keep only the events some entry classifies.

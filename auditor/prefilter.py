@@ -96,3 +96,17 @@ def escape_literal(text: str) -> str:
     return "".join(
         "\\" + ch if (ch.isascii() and not ch.isalnum() and ch not in " _<>") else ch for ch in text
     )
+
+
+def field_piece(literal: str) -> str | None:
+    """The longest part of ``literal`` found verbatim in the raw CSV text of any message
+    holding it, or None when no part is sure to be.
+
+    A CSV format's message is its values, unquoted (``""`` read as ``"``), stripped of
+    padding and joined with ``, ``. Cut at commas and quotes, with the padding around
+    each cut stripped, every part of the literal lies inside one value's text, so it is
+    in the raw row as written.
+    """
+    parts = [part.strip(" \t") for part in re.split(r'[,"]', literal)]
+    usable = [part for part in parts if part]
+    return max(usable, key=len) if usable else None

@@ -23,6 +23,12 @@ class RecordFilter(Protocol):
 
     def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr: ...
 
+    def necessary_in_fields(self, fields: pl.Expr, *, has_event_id: bool) -> pl.Expr | None:
+        """The same condition on the raw text of a CSV row's message values (quoted, padded,
+        comma-separated), so a CSV parser can drop a row before it unquotes anything;
+        None when only the decoded message can be judged."""
+        ...
+
 
 @dataclass(frozen=True)
 class ParseOptions:

@@ -172,6 +172,9 @@ _TIDY_TEXT = r'[^", \t](?:[^",]*[^", \t])?'
 TIDY_USER_DATA = rf'^(?: (?:"{_TIDY_TEXT}"|{_TIDY_TEXT})(?:, (?:"{_TIDY_TEXT}"|{_TIDY_TEXT}))*)?$'
 SIMPLE_USER_DATA = rf"^(?:[ \t]*{_SIMPLE_VALUE}[ \t]*(?:,[ \t]*{_SIMPLE_VALUE}[ \t]*)*)?$"
 _SPLIT = "__split"
+_REST = "__rest"
+_SKIP = "__skip"
+_SKIPPED = "__skipped"
 
 
 class _Decoder:
@@ -222,6 +225,38 @@ class _Decoder:
         quotes = text.str.count_matches('"', literal=True)
         return complete & (quotes == rest.str.count_matches('"', literal=True))
 
+    def skip_unwanted(self, chunk: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+        """Drop the event rows whose User Data fails the pre-filter, before anything else.
+
+        The User Data alone is judged: the maps' literals also occur in provider names
+        and the keyword column, which would keep most rows. It is what follows the
+        row's first commas, one per fixed column; a comma inside a quoted fixed column
+        only moves that cut earlier, so the text judged is the User Data and perhaps
+        more, never less. A row with that many commas is a row (the row regex matches
+        it), hence an event. Returns the rows left, with how many events were dropped
+        before each (``_SKIPPED``, so ``seq`` counts every event), and how many were
+        dropped in all.
+        """
+        keep = self.options.keep
+        condition = None
+        if keep is not None and self.fixed > 0:
+            condition = keep.necessary_in_fields(pl.col(_REST), has_event_id=True)
+        if condition is None:
+            return chunk.with_columns(pl.lit(0, pl.UInt32).alias(_SKIPPED)), 0
+        text = pl.col("text")
+        rest = pl.col(_REST)
+        marked = chunk.with_columns(
+            self.split(text).struct.field(f"field_{self.fixed}").alias(_REST)
+        ).with_columns(
+            ((pl.col("line") > self.header_line) & rest.is_not_null() & ~condition).alias(_SKIP)
+        )
+        skip = marked.get_column(_SKIP)
+        skipped = int(skip.sum())
+        kept = marked.select("line", "text", skip.cast(pl.UInt32).cum_sum().alias(_SKIPPED)).filter(
+            ~skip
+        )
+        return kept, skipped
+
     def piece(self, chunk: pl.DataFrame) -> Piece:
         """A chunk decoded, ``seq`` counted from 0 (no shared state: runs on any thread)."""
         events, rejects, accounting = self.feed(chunk, 0)
@@ -232,6 +267,7 @@ class _Decoder:
     ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
         header_line, fixed = self.header_line, self.fixed
         text = pl.col("text")
+        chunk, skipped = self.skip_unwanted(chunk)
         lines = chunk.with_columns(self.split(text).alias(_SPLIT))
         lines = lines.with_columns(self.splits_exactly(text, pl.col(_SPLIT)).alias("plain"))
         # The row regex and the blank test run only on the lines the literal split cannot
@@ -278,13 +314,14 @@ class _Decoder:
         all_events = lines.get_column("is_event").all()
         events = (
             (lines if all_events else lines.filter(pl.col("is_event")))
-            .select("line", "text", _SPLIT, "plain")
+            .select("line", "text", _SPLIT, "plain", _SKIPPED)
             .with_row_index("seq", offset=events_before)
-            .with_columns(pl.col("seq").cast(pl.UInt64))
+            .with_columns((pl.col("seq") + pl.col(_SKIPPED)).cast(pl.UInt64))
+            .drop(_SKIPPED)
         )
-        n_events = events.height
+        n_events = events.height + skipped
         accounting = Accounting(
-            lines=lines.height,
+            lines=lines.height + skipped,
             events=n_events,
             continuation=0,
             meta=int(lines.get_column("is_meta").sum()),

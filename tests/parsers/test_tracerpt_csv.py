@@ -7,7 +7,10 @@ import codecs
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from auditor.prefilter import field_piece
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
 from parsers.timestamps import FILETIME_EPOCH_OFFSET
 from parsers.tracerpt_csv import MAX_FIXED_COLUMNS, TracerptCsv
@@ -357,13 +360,25 @@ def test_forced_format_without_header_names_the_file(write):
 
 
 class KeepContaining:
-    def __init__(self, word: str) -> None:
+    """Keep messages holding ``word``; on raw User Data, as the event maps do, its
+    :func:`field_piece` (or nothing there when ``on_fields`` is off)."""
+
+    def __init__(self, word: str, *, on_fields: bool = True) -> None:
         self.word = word
+        self.on_fields = on_fields
         self.calls: list[bool] = []
+        self.field_calls = 0
 
     def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr:
         self.calls.append(has_event_id)
         return text.str.contains(self.word, literal=True)
+
+    def necessary_in_fields(self, fields: pl.Expr, *, has_event_id: bool) -> pl.Expr | None:
+        piece = field_piece(self.word)
+        if not self.on_fields or piece is None:
+            return None
+        self.field_calls += 1
+        return fields.str.contains(piece, literal=True)
 
 
 def test_keep_filter_keeps_seq_and_accounting(write):
@@ -373,6 +388,74 @@ def test_keep_filter_keeps_seq_and_accounting(write):
     assert keep.calls == [True]
     assert events.select("seq", "line", "message").rows() == [(2, 4, "RadioOff")]
     assert trace.accounting.events == 3
+
+
+def test_keep_filter_judges_raw_user_data_only(write):
+    """Rows are dropped on their User Data before they are decoded, so a provider name
+    holding the word keeps nothing; a comma inside a quoted provider moves the cut one
+    column early, which can only keep more. seq counts every event."""
+    text = "\n".join(
+        [
+            HEADER,
+            row(provider="RadioOff-Provider", user=['"noise"']),
+            row(provider='"Contoso, Inc"', user=['"Radio"', '"Off"']),
+            row(user=['"quiet"']),
+            row(provider='"Contoso, Inc"', user=['"RadioOff now"']),
+            row(user=['"Radio""Off"']),
+            row(user=['"RadioOff"']),
+        ]
+    )
+    keep = KeepContaining("RadioOff")
+    trace, events = parse(write, text, keep=keep)
+    assert keep.field_calls == 1
+    assert events.select("seq", "line", "provider", "message").rows() == [
+        (3, 5, "Contoso, Inc", "RadioOff now"),
+        (5, 7, "Microsoft-Windows-NDIS", "RadioOff"),
+    ]
+    assert trace.accounting.events == 6
+    assert trace.accounting.lines == 7
+
+
+_VALUE_TEXT = st.text(alphabet='aRO, "\t', max_size=8)
+
+
+@st.composite
+def _user_value(draw) -> str:
+    """One User Data value as some exporter may write it: bare, quoted, padded."""
+    text = draw(_VALUE_TEXT)
+    if draw(st.booleans()):
+        return draw(st.sampled_from(["", " ", "\t"])) + '"' + text.replace('"', '""') + '"'
+    return text.replace('"', "")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    users=st.lists(st.lists(_user_value(), max_size=4), min_size=1, max_size=6),
+    quoted_provider=st.lists(st.booleans(), min_size=6, max_size=6),
+    word=st.one_of(
+        st.sampled_from(["a, a", 'a", "a', "O,R", '"R']),
+        st.text(alphabet='aRO, "', min_size=1, max_size=5),
+    ),
+)
+@example(users=[['"a"', ' "a"']], quoted_provider=[False] * 6, word="a, a")
+@example(users=[['"a""a"']], quoted_provider=[True] * 6, word='a"a')
+def test_keep_on_raw_user_data_never_loses_a_matching_message(write, users, quoted_provider, word):
+    """Whatever the quoting, padding and commas, the pre-filter on raw User Data keeps
+    every row whose decoded message holds the word, with the seq and line it would have."""
+    rows = [
+        row(provider='"Contoso, Inc"' if quoted else "Contoso", user=values)
+        for values, quoted in zip(users, quoted_provider, strict=False)
+    ]
+    path = write("t.csv", "\n".join([HEADER, *rows]))
+    everything = read_trace(path).events.collect()
+    keep = KeepContaining(word)
+    trace = read_trace(path, ParseOptions(keep=keep))
+    kept = trace.events.collect()
+    expected = everything.filter(pl.col("message").str.contains(word, literal=True))
+    assert kept.equals(expected)
+    assert trace.accounting.events == everything.height
 
 
 def test_sniff():
