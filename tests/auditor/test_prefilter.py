@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.eventmap import MapSet
-from auditor.prefilter import escape_literal, required_literals
+from auditor.eventmap import MapSet, parse_map
+from auditor.prefilter import escape_literal, field_piece, required_literals
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,45 @@ def test_prefiltered_csv_traces_lose_no_lifecycle_event(path):
     kept = maps.classify(read_trace(path, ParseOptions(keep=maps)).events).collect()
     assert everything.height > 0
     assert kept.equals(everything)
+
+
+@pytest.mark.parametrize(
+    ("literal", "piece"),
+    [
+        ("MPInitializeEx", "MPInitializeEx"),
+        ("}, ", "}"),  # the `, ` may be the join between two values
+        ('Radio", "Off state', "Off state"),  # the longest part left by the cuts
+        (" padded\t", "padded"),  # padding around a value is stripped
+        (", ", None),
+        ('"', None),
+    ],
+)
+def test_field_piece(literal, piece):
+    assert field_piece(literal) == piece
+
+
+def _one_entry(message: str, **extra: str) -> MapSet:
+    lines = ["[[event]]", 'kind = "halt.begin"', f"message = '{message}'"]
+    lines += [f"{key} = '{value}'" for key, value in extra.items()]
+    return MapSet((parse_map("\n".join(lines) + "\n", "m.toml"),))
+
+
+def test_necessary_in_fields_finds_the_cut_literal_in_raw_values():
+    maps = _one_entry("MPHaltEx, done")  # literal 'MPHaltEx, done' -> longest piece 'MPHaltEx'
+    raw = pl.DataFrame({"t": [' "MPHaltEx", "done"', ' "MPHalt", "done"', ""]})
+    condition = maps.necessary_in_fields(pl.col("t"), has_event_id=True)
+    assert condition is not None
+    assert raw.select(condition).to_series().to_list() == [True, False, False]
+
+
+def test_necessary_in_fields_is_unknown_when_an_entry_has_no_literal():
+    # case-insensitive: no literal can be required, so only a decoded message can tell
+    assert _one_entry("(?i)halt").necessary_in_fields(pl.col("t"), has_event_id=True) is None
+
+
+def test_builtin_maps_can_prefilter_raw_csv_values():
+    """Without it every tracerpt row would be decoded before the maps could drop it."""
+    condition = MapSet.load().necessary_in_fields(pl.col("t"), has_event_id=True)
+    assert condition is not None
+    raw = pl.DataFrame({"t": [' "---> MPInitializeEx", "Adapter=A1"', ' "Tx NBL=0x1", 4']})
+    assert raw.select(condition).to_series().to_list() == [True, False]
