@@ -73,10 +73,38 @@ def prepare(timeline: pl.DataFrame, last_lines: Mapping[str, int] | None = None)
             .alias("line"),
         )
     )
-    frame = pl.concat([timeline, ends], how="diagonal_relaxed")
-    frame = frame.sort(["trace", "adapter", "__tsk", "seq"], nulls_last=False)
+    # One chunk: gathering rows from two costs three times as much.
+    frame = pl.concat([timeline, ends], how="diagonal_relaxed").rechunk()
+    frame = frame[_timeline_order(frame)]
     frame = frame.with_row_index("__i").with_columns(pl.col("__i").cast(INDEX))
     return frame.with_columns(pl.col("__i").min().over(GROUP).alias("__g0"))
+
+
+def _timeline_order(frame: pl.DataFrame) -> pl.Series:
+    """The row order of ``sort(["trace", "adapter", "__tsk", "seq"], nulls_last=False)``.
+
+    Rows go in time order first (usually sorted already, so nearly free), then one stable
+    sort by a single integer per timeline: comparing the trace and adapter strings millions
+    of times cost two to four times as much.
+    """
+    by_time = frame.select(
+        pl.arg_sort_by(["__tsk", "seq"], nulls_last=False, maintain_order=True)
+    ).to_series()
+    adapters = frame.get_column("adapter").n_unique() + 1
+    timeline = (
+        frame.select(_rank(frame, "trace") * adapters + _rank(frame, "adapter"))
+        .to_series()
+        .gather(by_time)
+    )
+    within = timeline.to_frame("k").select(pl.arg_sort_by("k", maintain_order=True)).to_series()
+    return by_time.gather(within)
+
+
+def _rank(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """Each value's place among the column's distinct values in sort order, from 1 (0 for
+    null, which sorts first)."""
+    values = frame.get_column(column).unique().drop_nulls().sort()
+    return (pl.col(column).cast(pl.Enum(values)).to_physical().cast(pl.UInt64) + 1).fill_null(0)
 
 
 class Compiler:

@@ -227,3 +227,29 @@ when = "once(disassoc) | once(halt.begin)"
     row = result.findings.row(0, named=True)
     assert row["message"] == "radio on for A"
     assert [e["line"] for e in row["evidence"]] == [1, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["t1", "t2", None]),
+            st.sampled_from(["A1", "B", "a1", "", None]),
+            st.one_of(st.none(), st.integers(-3, 3)),
+            st.integers(0, 5),
+        ),
+        max_size=40,
+    )
+)
+def test_timeline_order_is_the_four_key_sort(rows):
+    """prepare orders rows by time, then by one integer per (trace, adapter): the result
+    must be the plain sort by (trace, adapter, __tsk, seq), nulls first, ties included."""
+    frame = pl.DataFrame(
+        rows,
+        schema={"trace": pl.String, "adapter": pl.String, "__tsk": pl.Int64, "seq": pl.UInt64},
+        orient="row",
+    ).with_row_index("__row")
+    expected = frame.sort(
+        ["trace", "adapter", "__tsk", "seq"], nulls_last=False, maintain_order=True
+    )
+    assert frame[engine._timeline_order(frame)].equals(expected)
