@@ -207,7 +207,10 @@ def judge(
     the rules ran on, and the evaluation. ``last_lines``: each trace's line count.
     """
     attributed = attribute(classified)
-    timeline = engine.prepare(attributed.filter(~pl.col("unattributed")), last_lines)
+    unattributed = attributed.get_column("unattributed")
+    # Usually every event is attributed: a filter would copy millions of rows for nothing.
+    attributed_only = attributed.filter(~unattributed) if unattributed.any() else attributed
+    timeline = engine.prepare(attributed_only, last_lines)
     return attributed, timeline, engine.evaluate(timeline, rules)
 
 
