@@ -172,7 +172,6 @@ _TIDY_TEXT = r'[^", \t](?:[^",]*[^", \t])?'
 TIDY_USER_DATA = rf'^(?: (?:"{_TIDY_TEXT}"|{_TIDY_TEXT})(?:, (?:"{_TIDY_TEXT}"|{_TIDY_TEXT}))*)?$'
 SIMPLE_USER_DATA = rf"^(?:[ \t]*{_SIMPLE_VALUE}[ \t]*(?:,[ \t]*{_SIMPLE_VALUE}[ \t]*)*)?$"
 _SPLIT = "__split"
-_REST = "__rest"
 _SKIP = "__skip"
 _SKIPPED = "__skipped"
 
@@ -239,19 +238,20 @@ class _Decoder:
         """
         keep = self.options.keep
         condition = None
+        rest = pl.col(_SPLIT).struct.field(f"field_{self.fixed}")
         if keep is not None and self.fixed > 0:
-            condition = keep.necessary_in_fields(pl.col(_REST), has_event_id=True)
+            condition = keep.necessary_in_fields(rest, has_event_id=True)
         if condition is None:
             return chunk.with_columns(pl.lit(0, pl.UInt32).alias(_SKIPPED)), 0
-        text = pl.col("text")
-        rest = pl.col(_REST)
-        marked = chunk.with_columns(
-            self.split(text).struct.field(f"field_{self.fixed}").alias(_REST)
-        ).with_columns(
+        marked = chunk.with_columns(self.split(pl.col("text")).alias(_SPLIT)).with_columns(
             ((pl.col("line") > self.header_line) & rest.is_not_null() & ~condition).alias(_SKIP)
         )
         skip = marked.get_column(_SKIP)
         skipped = int(skip.sum())
+        if not skipped:
+            # Nothing to drop (a chunk of lifecycle events, or of rows too short to have
+            # User Data): the split is kept for decoding, not made twice.
+            return marked.select("line", "text", _SPLIT, pl.lit(0, pl.UInt32).alias(_SKIPPED)), 0
         kept = marked.select("line", "text", skip.cast(pl.UInt32).cum_sum().alias(_SKIPPED)).filter(
             ~skip
         )
@@ -268,7 +268,9 @@ class _Decoder:
         header_line, fixed = self.header_line, self.fixed
         text = pl.col("text")
         chunk, skipped = self.skip_unwanted(chunk)
-        lines = chunk.with_columns(self.split(text).alias(_SPLIT))
+        if _SPLIT not in chunk.columns:
+            chunk = chunk.with_columns(self.split(text).alias(_SPLIT))
+        lines = chunk
         lines = lines.with_columns(self.splits_exactly(text, pl.col(_SPLIT)).alias("plain"))
         # The row regex and the blank test run only on the lines the literal split cannot
         # judge: a line split into all its fixed columns has commas, so it is not blank.
