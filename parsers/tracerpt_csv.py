@@ -267,10 +267,9 @@ class _Decoder:
     ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
         header_line, fixed = self.header_line, self.fixed
         text = pl.col("text")
-        chunk, skipped = self.skip_unwanted(chunk)
-        if _SPLIT not in chunk.columns:
-            chunk = chunk.with_columns(self.split(text).alias(_SPLIT))
-        lines = chunk
+        lines, skipped = self.skip_unwanted(chunk)
+        if _SPLIT not in lines.columns:
+            lines = lines.with_columns(self.split(text).alias(_SPLIT))
         lines = lines.with_columns(self.splits_exactly(text, pl.col(_SPLIT)).alias("plain"))
         # The row regex and the blank test run only on the lines the literal split cannot
         # judge: a line split into all its fixed columns has commas, so it is not blank.
