@@ -361,11 +361,10 @@ def test_forced_format_without_header_names_the_file(write):
 
 class KeepContaining:
     """Keep messages holding ``word``; on raw User Data, as the event maps do, its
-    :func:`field_piece` (or nothing there when ``on_fields`` is off)."""
+    :func:`field_piece`."""
 
-    def __init__(self, word: str, *, on_fields: bool = True) -> None:
+    def __init__(self, word: str) -> None:
         self.word = word
-        self.on_fields = on_fields
         self.calls: list[bool] = []
         self.field_calls = 0
 
@@ -375,7 +374,7 @@ class KeepContaining:
 
     def necessary_in_fields(self, fields: pl.Expr, *, has_event_id: bool) -> pl.Expr | None:
         piece = field_piece(self.word)
-        if not self.on_fields or piece is None:
+        if piece is None:
             return None
         self.field_calls += 1
         return fields.str.contains(piece, literal=True)
