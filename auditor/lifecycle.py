@@ -69,3 +69,13 @@ def attribute(classified: pl.DataFrame) -> pl.DataFrame:
         (pl.col("adapter").is_null() & filled.is_not_null()).alias("adapter_inferred"),
         (filled.is_null() & (pl.col("__named") > 1)).alias("unattributed"),
     ).drop("__named", "__only", "__by_thread", "__filled", "__spread")
+
+
+def attributed_only(attributed: pl.DataFrame) -> pl.DataFrame:
+    """The events that take part in the rules: those :func:`attribute` gave an adapter.
+
+    Usually that is every one, and then the frame itself comes back: a filter would copy
+    every column of millions of rows for nothing.
+    """
+    unattributed = attributed.get_column("unattributed")
+    return attributed.filter(~unattributed) if unattributed.any() else attributed

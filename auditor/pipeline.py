@@ -11,7 +11,7 @@ import polars as pl
 from auditor import engine
 from auditor.coverage import COVERAGE_SCHEMA, unclassified
 from auditor.eventmap import MapSet
-from auditor.lifecycle import attribute
+from auditor.lifecycle import attribute, attributed_only
 from auditor.ruleset import RuleSet, load_rules
 from auditor.suppressions import Suppression, Suppressions, empty_suppressed, load_suppressions
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace, stream_trace
@@ -207,10 +207,7 @@ def judge(
     the rules ran on, and the evaluation. ``last_lines``: each trace's line count.
     """
     attributed = attribute(classified)
-    unattributed = attributed.get_column("unattributed")
-    # Usually every event is attributed: a filter would copy millions of rows for nothing.
-    attributed_only = attributed.filter(~unattributed) if unattributed.any() else attributed
-    timeline = engine.prepare(attributed_only, last_lines)
+    timeline = engine.prepare(attributed_only(attributed), last_lines)
     return attributed, timeline, engine.evaluate(timeline, rules)
 
 

@@ -136,7 +136,7 @@ def phase_rules(events: Path, map_path: Path, trace: str, lines: int) -> dict[st
 
     from auditor import engine
     from auditor.eventmap import MapSet
-    from auditor.lifecycle import attribute
+    from auditor.lifecycle import attribute, attributed_only
     from auditor.pipeline import judge
     from auditor.ruleset import RuleSet, load_rules
 
@@ -150,7 +150,7 @@ def phase_rules(events: Path, map_path: Path, trace: str, lines: int) -> dict[st
     peak = peak_mb()
     del evaluation
     gc.collect()
-    prepared = engine.prepare(attribute(classified).filter(~pl.col("unattributed")))
+    prepared = engine.prepare(attributed_only(attribute(classified)))
     per_rule = []
     for rule in rules.rules:
         t0 = time.perf_counter()

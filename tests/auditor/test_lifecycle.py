@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from auditor.lifecycle import attribute
+from auditor.lifecycle import attribute, attributed_only
 from tests.auditor.conftest import timeline
 
 
@@ -35,3 +35,11 @@ def test_unattributable_events_are_flagged_not_guessed():
     out = attribute(frame)
     last = out.filter(out["seq"] == 2)
     assert last.select("adapter", "unattributed").rows() == [(None, True)]
+
+
+def test_attributed_only_drops_unattributed_events_and_copies_nothing_otherwise():
+
+    every = pl.DataFrame({"adapter": ["A", "B"], "unattributed": [False, False]})
+    assert attributed_only(every) is every  # no copy of millions of rows for nothing
+    some = pl.DataFrame({"adapter": ["A", None], "unattributed": [False, True]})
+    assert attributed_only(some).get_column("adapter").to_list() == ["A"]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from auditor import engine
-from auditor.lifecycle import attribute
+from auditor.lifecycle import attribute, attributed_only
 from auditor.pipeline import LIFECYCLE_SCHEMA, Auditor, AuditResult, TraceSummary
 from parsers import REJECT_SCHEMA
 from tests.report.conftest import PAYLOAD
@@ -114,7 +114,7 @@ def synthetic_result(events: int, *, auditor: Auditor | None = None, **options) 
     auditor = auditor or Auditor.load()
     frame = synthetic_frame(events, **options)
     attributed = attribute(frame)
-    timeline = engine.prepare(attributed.filter(~pl.col("unattributed")))
+    timeline = engine.prepare(attributed_only(attributed))
     evaluation = engine.evaluate(timeline, auditor.rules)
     trace = frame["trace"][0]
     data = frame.filter(pl.col("kind").is_in(["send", "receive"])).height
