@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from auditor.prefilter import field_piece
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace
 from parsers.timestamps import FILETIME_EPOCH_OFFSET
-from parsers.tracerpt_csv import MAX_FIXED_COLUMNS, TracerptCsv
+from parsers.tracerpt_csv import MAX_FIXED_COLUMNS, TracerptCsv, _Decoder
 
 HEADER = (
     "Event Name, Type, Event ID, Version, Channel, Level, Opcode, Task, Keyword, PID, TID, "
@@ -413,6 +413,20 @@ def test_keep_filter_judges_raw_user_data_only(write):
     ]
     assert trace.accounting.events == 6
     assert trace.accounting.lines == 7
+
+
+def test_rows_failing_the_prefilter_are_dropped_before_decoding():
+    """The speed of `parse --lifecycle` rests on this: rows whose User Data lacks the
+    word never reach the decoder, yet count as events; short rows are left to it."""
+    lines = [HEADER, row(user=['"noise"']), row(user=['"RadioOff"']), "too, short", row()]
+    chunk = pl.DataFrame({"line": range(1, len(lines) + 1), "text": lines}).cast(
+        {"line": pl.UInt32}
+    )
+    decoder = _Decoder("t.csv", lines, ParseOptions(keep=KeepContaining("RadioOff")))
+    kept, skipped = decoder.skip_unwanted(chunk)
+    assert skipped == 1  # "noise"; a row without a User Data column is left to decoding
+    assert kept.get_column("line").to_list() == [1, 3, 4, 5]
+    assert kept.get_column("__skipped").to_list() == [0, 1, 1, 1]  # dropped before each
 
 
 _VALUE_TEXT = st.text(alphabet='aRO, "\t', max_size=8)
