@@ -328,6 +328,9 @@ class _Searches:
 
     message: tuple[str, ...] | None
     fields: tuple[str, ...] | None
+    # The message search is for literals only, none holding a line break: a text wrapped
+    # onto several lines holds one exactly when one of its lines does.
+    per_line: bool = True
 
     @classmethod
     def of(cls, entries: list[MapEntry]) -> _Searches:
@@ -348,7 +351,8 @@ class _Searches:
             if _regex_problem(combined):
                 return cls(None, None)
             message.append(combined)
-        return cls(tuple(message), _field_search(entries))
+        per_line = not patterns and not any("\n" in literal for literal in literals)
+        return cls(tuple(message), _field_search(entries), per_line)
 
 
 def _field_search(entries: list[MapEntry]) -> tuple[str, ...] | None:
@@ -427,6 +431,10 @@ class MapSet:
         """
         search = self._searches(has_event_id).fields
         return None if search is None else _holds_any(fields, search)
+
+    def judged_per_line(self, *, has_event_id: bool) -> bool:
+        """Whether wrapped records may be judged line by line (``parsers.RecordFilter``)."""
+        return self._searches(has_event_id).per_line
 
     def _searches(self, has_event_id: bool) -> _Searches:
         """Worked out once per map set: parsers ask for them for every chunk."""

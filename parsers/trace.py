@@ -29,6 +29,13 @@ class RecordFilter(Protocol):
         None when only the decoded message can be judged."""
         ...
 
+    def judged_per_line(self, *, has_event_id: bool) -> bool:
+        """Whether a record wrapped onto several lines, joined with line breaks, meets
+        ``necessary`` exactly when one of its lines does (a search for literals holding no
+        line break). A text parser can then judge wrapped records line by line and join
+        only the lines of the records it keeps."""
+        ...
+
 
 @dataclass(frozen=True)
 class ParseOptions:

@@ -163,6 +163,9 @@ class _Decoder:
             if options.keep is not None
             else None
         )
+        self.keep_per_line = options.keep is not None and options.keep.judged_per_line(
+            has_event_id=False
+        )
         # One pass recognises both record shapes; only a prefix that can match nothing
         # (tracefmt -noprefix) needs blank lines excluded separately.
         text = pl.col("text")
@@ -222,17 +225,25 @@ class _Decoder:
         )
         continuation = other.filter(~pl.col("is_meta") & (pl.col("group") > 0))
         rejected = other.filter(~pl.col("is_meta") & (pl.col("group") == 0))
-        is_event = pl.col("is_event")
+        is_event, keep, group = pl.col("is_event"), pl.col("keep"), pl.col("group")
         n_events = int(lines.get_column("is_event").sum())
-        if self.keep is not None:
-            # Records the pre-filter turns away go before anything is copied; one
-            # followed by a non-record line may have wrapped text and waits to be judged
-            # on the joined text.
-            followed = ~is_event.shift(-1, fill_value=True)
-            events = lines.filter(is_event & (pl.col("keep") | followed))
-        else:
+        n_continuation = continuation.height
+        # Records the pre-filter turns away go before anything is copied or joined.
+        if self.keep is None:
             events = lines.filter(is_event)
+        elif self.keep_per_line:
+            # A wrapped record is kept when its line or one of its continuation lines
+            # passes, and only the kept records' continuation is joined.
+            wrapped_kept = continuation.filter(keep).get_column("group")
+            events = lines.filter(is_event & (keep | group.is_in(wrapped_kept.implode())))
+            continuation = continuation.filter(group.is_in(events.get_column("group").implode()))
+        else:
+            # One followed by a non-record line may have wrapped text: it waits to be
+            # judged on the joined text.
+            followed = ~is_event.shift(-1, fill_value=True)
+            events = lines.filter(is_event & (keep | followed))
         events = events.select("group", "line", "text", "keep")
+        judge_joined = self.keep is not None and not self.keep_per_line
 
         if continuation.height:
             # Only the few wrapped records are joined to their continuation text, and
@@ -246,12 +257,13 @@ class _Decoder:
             at = events.get_column("group").search_sorted(joined.get_column("group"))
             texts = events.get_column("text")
             wrapped = texts.gather(at) + "\n" + joined.get_column("__cont")
-            if self.keep is not None:
+            if judge_joined:
+                assert self.keep is not None
                 kept = pl.DataFrame({"text": wrapped}).select(self.keep).to_series()
                 events = events.with_columns(events.get_column("keep").scatter(at, kept))
             events = events.with_columns(texts.scatter(at, wrapped))
-        if self.keep is not None:
-            events = events.filter(pl.col("keep"))
+        if judge_joined:
+            events = events.filter(keep)
 
         rejects = rejected.select(
             pl.lit(self.path).alias("trace"),
@@ -262,7 +274,7 @@ class _Decoder:
         accounting = Accounting(
             lines=lines.height,
             events=n_events,
-            continuation=continuation.height,
+            continuation=n_continuation,
             meta=int(other.get_column("is_meta").sum()),
             rejected=rejected.height,
         )

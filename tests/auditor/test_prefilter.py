@@ -184,3 +184,20 @@ def test_builtin_maps_can_prefilter_raw_csv_values():
     assert condition is not None
     raw = pl.DataFrame({"t": [' "---> MPInitializeEx", "Adapter=A1"', ' "Tx NBL=0x1", 4']})
     assert raw.select(condition).to_series().to_list() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("message", "per_line"),
+    [
+        ("MPHaltEx", True),  # a literal lies within one line of a wrapped record
+        (r"MPHalt\nEx", False),  # a literal spanning a line break needs the joined text
+        ("(?i)halt", False),  # a loosened pattern (\s, .*) may span lines
+    ],
+)
+def test_judged_per_line_only_for_literals_without_a_line_break(message, per_line):
+    assert _one_entry(message).judged_per_line(has_event_id=False) is per_line
+
+
+def test_builtin_maps_judge_wrapped_records_per_line():
+    """Otherwise every wrapped WPP record would be joined before the pre-filter judged it."""
+    assert MapSet.load().judged_per_line(has_event_id=False)

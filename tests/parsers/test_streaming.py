@@ -116,28 +116,37 @@ def test_generated_wpp_with_wrapped_messages_at_every_boundary(write, seed, chun
 
 
 class KeepMatching:
-    """A pre-filter that keeps records matching ``pattern`` (a RecordFilter)."""
+    """A pre-filter that keeps records matching ``pattern`` (a RecordFilter); ``per_line``:
+    whether it says wrapped records may be judged line by line."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, *, per_line: bool = False) -> None:
         self.pattern = pattern
+        self.per_line = per_line
 
     def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr:
         return text.str.contains(self.pattern)
 
+    def judged_per_line(self, *, has_event_id: bool) -> bool:
+        return self.per_line
 
+
+@pytest.mark.parametrize("per_line", [False, True])
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("chunk_lines", [1, 2, 5, 11])
-def test_prefiltered_stream_keeps_what_the_whole_file_keeps(write, seed, chunk_lines):
+def test_prefiltered_stream_keeps_what_the_whole_file_keeps(write, seed, chunk_lines, per_line):
     # "part" occurs only in wrapped text: those records are kept only once joined, which
     # at a chunk boundary happens after the chunk holding the record was decoded.
     rng = random.Random(seed)
     path = write(f"k{seed}.txt", wpp_trace(rng, 60))
-    options = ParseOptions(keep=KeepMatching("part|7"))
+    options = ParseOptions(keep=KeepMatching("part|7", per_line=per_line))
     assert_same(path, chunk_lines, options=options)
     whole = read_trace(path, options).events.collect()
     everything = read_trace(path).events.collect()
     assert 0 < whole.height < everything.height
     assert whole.get_column("message").str.contains("part").any()
+    # Judged line by line or on the joined text, the same records are kept, whole.
+    other = ParseOptions(keep=KeepMatching("part|7", per_line=not per_line))
+    assert whole.equals(read_trace(path, other).events.collect())
 
 
 def test_continuation_run_longer_than_a_chunk_joins_to_its_event(write):

@@ -242,27 +242,37 @@ def test_utf16_wpp_file(write):
 
 
 class KeepContaining:
-    def __init__(self, word: str) -> None:
+    def __init__(self, word: str, *, per_line: bool = False) -> None:
         self.word = word
+        self.per_line = per_line
         self.calls: list[bool] = []
 
     def necessary(self, text: pl.Expr, *, has_event_id: bool) -> pl.Expr:
         self.calls.append(has_event_id)
         return text.str.contains(self.word, literal=True)
 
+    def judged_per_line(self, *, has_event_id: bool) -> bool:
+        return self.per_line
 
-def test_keep_filter_drops_events_but_keeps_seq_line_and_accounting(write):
+
+@pytest.mark.parametrize("per_line", [False, True])
+def test_keep_filter_drops_events_but_keeps_seq_line_and_accounting(write, per_line):
     text = (
         LINE + "\n"
         "[0]0C40.0C3C::09/20/2004-14:41:31.626 [d]noise\n"
+        "noise wrapped\n"
         "[0]0C40.0C3C::09/20/2004-14:41:31.627 [d]start\n"
         "MPHaltEx wrapped\n"
+        "and more\n"
     )
-    keep = KeepContaining("MPHaltEx")
+    keep = KeepContaining("MPHaltEx", per_line=per_line)
     trace, events = parse(write, text, keep=keep)
     assert keep.calls == [False]
-    assert events.select("seq", "line", "message").rows() == [(2, 3, "start\nMPHaltEx wrapped")]
-    assert trace.accounting.events == 3  # every line is still accounted for
+    assert events.select("seq", "line", "message").rows() == [
+        (2, 4, "start\nMPHaltEx wrapped\nand more")
+    ]
+    # every line is still accounted for, the dropped record's wrapped line too
+    assert (trace.accounting.events, trace.accounting.continuation) == (3, 3)
 
 
 def test_sniff_scores():
