@@ -28,8 +28,11 @@ _NUMBERED = {
     "8": ("pid", _HEX),
     "9": ("cpu", r"\d{1,5}"),
 }
+# One scope of a function name as MSVC spells it: an identifier (a destructor's `~`,
+# template brackets), or a quoted pseudo-scope such as `` `anonymous namespace' ``.
+_SCOPE = r"(?:`[^'\r\n]*'|[A-Za-z_~][\w~<>]*)"
 _NAMED = {
-    "FUNC": ("func", r"[A-Za-z_~][\w:~<>]*"),
+    "FUNC": ("func", _SCOPE + r"(?:::" + _SCOPE + r")*"),
     "LEVEL": ("level", r"[A-Za-z_]\w*|\d+"),
     "FLAGS": ("flags", r"[A-Za-z_]\w*|0x[0-9A-Fa-f]+|\d+"),
     "COMPNAME": ("provider", r"[^\]\s]*"),

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import polars as pl
 
 from parsers.errors import TraceReadError
 from parsers.parallel import ordered_map
-from parsers.registry import TraceFormat, register
+from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
 from parsers.timestamps import YEAR, localize, wpp_timestamp
@@ -41,7 +41,30 @@ META = (
     r"|^\s*\(WmiTrace\) LogDump for Logger Id"
     r"|^\s*Found Buffers:\s*\d+\s+Messages:\s*\d+"
     r"|^\s*Total of \d+ Messages from \d+ Buffers"
+    # !wdfkd.wdflogdump (a KMDF driver's in-flight recorder) around its records, and the
+    # debugger's prompt when the output is pasted with its command
+    r"|^\s*Trace (?:searchpath|format prefix) is:"
+    r"|^\s*SetTracePrefix: "
+    r"|^\s*Trying to extract TMF information from"
+    r"|^\s*Gather log: Please wait"
+    r"|^\s*% read so far \.\.\."
+    r"|^\s*There are \d+ log entries\s*$"
+    r"|^\s*-{2,}\s*(?:start|end) of log\s*-{2,}\s*$"
+    r"|^\s*(?:\d+: )?kd> "
 )
+
+# !wdfkd.wdflogdump names the prefix its records are written with.
+_DECLARED_PREFIX_RE = re.compile(r"^\s*Trace format prefix is:[ \t]?(?P<prefix>.*?)[\r\n]*$")
+
+
+def declared_prefix(head: list[str]) -> tuple[int, str] | None:
+    """The line number and TRACE_FORMAT_PREFIX a log declares it was written with, if any."""
+    for number, text in enumerate(head, start=1):
+        found = _DECLARED_PREFIX_RE.match(text or "")
+        if found and found.group("prefix").strip():
+            return number, found.group("prefix")
+    return None
+
 
 _PREFIX_RE = DEFAULT_LAYOUT.python_prefix()
 
@@ -60,7 +83,9 @@ _FAST_TS_FORMAT = "%m/%d/%Y-%H:%M:%S%.f"
 @register
 class WppText(TraceFormat):
     name: ClassVar[str] = "wpp-text"
-    description: ClassVar[str] = "WPP text from tracefmt, TraceView or netsh trace convert"
+    description: ClassVar[str] = (
+        "WPP text from tracefmt, TraceView, netsh trace convert, !wmitrace.logdump or !wdflogdump"
+    )
     example: ClassVar[str] = (
         "[0]0C40.0C3C::09/20/2004-14:41:31.625 [tracedrv]!MPHaltEx[42]!---> MPHaltEx"
     )
@@ -71,21 +96,24 @@ class WppText(TraceFormat):
         texts = [t for t in head if t and t.strip()]
         if not texts:
             return 0.0
+        if declared_prefix(head) is not None:
+            return 1.0  # a wdflogdump: it says how its records are written
         hits = sum(1 for t in texts if _PREFIX_RE.match(t) or _UNKNOWN_RE.match(t))
         return 0.0 if hits == 0 else 0.5 + 0.5 * hits / len(texts)
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
-        decoder = _Decoder(source.path, options)
+        decoder = _Decoder(source.path, sniff_head(source), options)
         events, rejects, accounting = decoder.decode(source.lines, 0)
-        return ParsedTrace.build(source, self.name, events, rejects, accounting)
+        return ParsedTrace.build(source, self.name, events, rejects, accounting, decoder.notes)
 
     def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
         # Two ordered stages on the worker threads: cutting and decoding each chunk, then
         # the pieces that join neighbouring chunks. Only the bookkeeping between them
         # (which lines wait, where seq continues) runs on this thread.
-        decoder = _Decoder(lines.path, options)
+        decoder = _Decoder(lines.path, sniff_head(lines), options)
         parts = _stitch(ordered_map(decoder.split, lines))
-        yield from ordered_map(decoder.finish, parts)
+        for i, piece in enumerate(ordered_map(decoder.finish, parts)):
+            yield replace(piece, notes=piece.notes + decoder.notes) if i == 0 else piece
 
 
 @dataclass(frozen=True)
@@ -146,15 +174,21 @@ _NO_LINES = pl.DataFrame(schema={"line": pl.UInt32(), "text": pl.String()})
 class _Decoder:
     """Classifies and decodes lines. It holds only settings, so worker threads share it."""
 
-    def __init__(self, path: str, options: ParseOptions) -> None:
+    def __init__(self, path: str, head: list[str], options: ParseOptions) -> None:
+        prefix, self.notes = options.wpp_prefix, ()
+        declared = declared_prefix(head) if prefix is None else None
         try:
-            layout = (
-                DEFAULT_LAYOUT
-                if options.wpp_prefix is None
-                else layout_from_prefix(options.wpp_prefix)
-            )
+            if declared is not None:
+                line, prefix = declared
+                layout = layout_from_prefix(prefix)
+                self.notes = (f"WPP prefix {prefix!r} as the log declares on line {line}",)
+            else:
+                layout = DEFAULT_LAYOUT if prefix is None else layout_from_prefix(prefix)
         except PrefixError as exc:
-            raise TraceReadError(path, None, str(exc)) from None
+            where = f"declared on line {declared[0]}: " if declared else ""
+            raise TraceReadError(
+                path, declared[0] if declared else None, where + str(exc)
+            ) from None
         self.path = path
         self.options = options
         self.layout = layout
@@ -175,8 +209,8 @@ class _Decoder:
         self.is_event = is_event
         self.reason = (
             "not a WPP record: no [CPU]PID.TID::TIMESTAMP prefix before the first event"
-            if options.wpp_prefix is None
-            else f"not a WPP record: no {options.wpp_prefix!r} prefix before the first event"
+            if prefix is None
+            else f"not a WPP record: no {prefix!r} prefix before the first event"
         )
 
     def classify(self, frame: pl.DataFrame, events_before: int) -> pl.DataFrame:

@@ -165,3 +165,74 @@ def test_xperf_dumper_of_a_pmc_trace():
     events = trace.events.collect()
     start = events.row(6, named=True)
     assert (start["provider"], start["pid"], start["line"]) == ("P-Start", 10612, 18)
+
+
+def test_wdflogdump_with_the_default_ifr_prefix():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/debuggercmds/-acxkd
+    # (MicrosoftDocs/windows-driver-docs, "WDF log commands"): the prefix comes from the
+    # log's own "Trace format prefix is:" line, and the debugger's framing lines are meta.
+    path = REAL / "acx-wdflogdump.txt"
+    assert stamps(path) == [None] * 4  # %7!u!: %!FUNC! - : a sequence number, no time
+    trace = read_trace(path)
+    assert trace.format == "wpp-text"
+    assert trace.notes == ("WPP prefix '%7!u!: %!FUNC! - ' as the log declares on line 4",)
+    assert trace.accounting.as_dict() == {
+        "lines": 13,
+        "events": 4,
+        "continuation": 0,
+        "meta": 9,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    assert events.get_column("line").to_list() == [10, 11, 12, 13]
+    assert set(events.get_column("event")) == {"FxPowerIdleMachine::ProcessEventLocked"}
+    assert events.get_column("message").to_list()[0] == (
+        "WDFDEVICE 0x000049F6BEF1A848 !devobj 0xFFFFB60940DDBDD0 entering power idle state "
+        "FxIdleTimerRunning from FxIdleStartTimer"
+    )
+
+
+def test_wdflogdump_with_timestamps_of_seven_digits():
+    # Source: an earlier revision of the same page: a prefix that adds %4!s!
+    path = REAL / "acx-wdflogdump-timestamps.txt"
+    assert stamps(path) == ["2023-09-03 23:43:07.323359400"] * 6
+    events = read_trace(path).events.collect()
+    assert events.get_column("event").to_list()[:2] == [
+        "imp_WdfRegistryOpenKey",
+        "FxPowerIdleMachine::ProcessEventLocked",
+    ]
+    assert events.get_column("message").to_list()[0] == (
+        "new WDFKEY object open failed, 0xc0000034(STATUS_OBJECT_NAME_NOT_FOUND)"
+    )
+
+
+def test_wdflogdump_of_a_custom_prefix_with_msvc_function_names():
+    # Source: https://github.com/vadimgrn/usbip-win2/issues/52 (a KMDF driver's log dumped
+    # in WinDbg, CRLF): functions in an anonymous namespace, a hex dump wrapped under one
+    path = REAL / "usbip-wdflogdump-custom-prefix.txt"
+    assert stamps(path) == [None] * 7
+    trace = read_trace(path)
+    assert trace.accounting.as_dict() == {
+        "lines": 18,
+        "events": 7,
+        "continuation": 1,
+        "meta": 10,
+        "rejected": 0,
+    }
+    events = trace.events.collect()
+    first = events.row(0, named=True)
+    assert (first["cpu"], first["tid"], first["level"], first["event"]) == (
+        0,
+        0,
+        "TRACE_LEVEL_VERBOSE",
+        "`anonymous namespace'::send",
+    )
+    assert (
+        first["message"] == "req b902b898 -> wsk irp 41ff3e10, 48 bytes, 0x00000103(STATUS_PENDING)"
+    )
+    last = events.row(6, named=True)
+    assert last["event"] == "`anonymous namespace'::post_control_transfer"
+    assert last["message"] == (
+        "bLength 18, 0x00000001(USB_DEVICE_DESCRIPTOR_TYPE)\n"
+        "\t0000  12010002 FF47D040 5E04120B 09050102  .....G.@^......."
+    )

@@ -294,7 +294,7 @@ def test_write_events_matches_read_trace_for_several_traces(write, tmp_path):
 
 # --- the fast paths against the general record regexes ------------------------------------
 def _wpp_both(lines: list[str], tz: str = "UTC") -> tuple[pl.DataFrame, pl.DataFrame]:
-    decoder = WppDecoder("t", ParseOptions(tz=tz))
+    decoder = WppDecoder("t", [], ParseOptions(tz=tz))
     frame = pl.DataFrame(
         {
             "group": pl.Series(range(1, len(lines) + 1), dtype=pl.UInt64),

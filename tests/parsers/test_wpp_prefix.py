@@ -110,3 +110,42 @@ def test_a_file_with_no_record_in_the_forced_layout_is_one_clear_error(tmp_path)
         "no wpp-text record in the file" in info.value.reason
         and "not a record" in info.value.reason
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("DriverEntry", "loaded"),
+        ("`anonymous namespace'::send", "req 1"),  # MSVC's name for a file-local function
+        ("CAdapter::~CAdapter", "gone"),
+        ("Queue<Rx>::Drain", "3 left"),
+        ("Fx::A::B", ":leading colon kept"),  # the first single ':' ends the name
+    ],
+)
+def test_function_names_as_msvc_spells_them(tmp_path, name, message):
+    _, events = parse(tmp_path, f"[1]0a1c {name}:{message}\n", "[%9]%3!04x! %!FUNC!:")
+    assert events.select("event", "message").rows() == [(name, message)]
+
+
+def test_a_log_that_declares_its_prefix_is_read_with_it(tmp_path):
+    text = (
+        "Trace format prefix is: %7!u!: %!FUNC! - \n"
+        "--- start of log ---\n"
+        "12: FxPkgPnp::Dispose - WDFDEVICE 0x1 gone\n"
+        "---- end of log ----\n"
+    )
+    trace, events = parse(tmp_path, text)
+    assert events.select("line", "event", "message").rows() == [
+        (3, "FxPkgPnp::Dispose", "WDFDEVICE 0x1 gone")
+    ]
+    assert trace.accounting.meta == 3  # the end-of-log line is not wrapped text
+    assert trace.notes == ("WPP prefix '%7!u!: %!FUNC! - ' as the log declares on line 1",)
+    # A prefix the engineer passes wins over the declared one.
+    trace, events = parse(tmp_path, "Trace format prefix is: %7!u!: %!FUNC! - \n7 x\n", "%7!u! ")
+    assert events.select("line", "message").rows() == [(2, "x")]
+    assert trace.notes == ()
+
+
+def test_a_declared_prefix_that_cannot_be_read_is_an_error_naming_its_line(tmp_path):
+    with pytest.raises(TraceReadError, match=r"declared on line 2: unknown specifier %!NOPE!"):
+        parse(tmp_path, "--- start of log ---\nTrace format prefix is: %!NOPE! \n1 x\n")
