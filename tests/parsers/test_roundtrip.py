@@ -138,6 +138,60 @@ def test_wpp_text_roundtrip(workdir, events, crlf):
     )
 
 
+# A function name as MSVC writes it: scopes joined by `::`, some of them quoted pseudo-scopes.
+msvc_functions = st.lists(
+    st.from_regex(r"~?[A-Za-z_][A-Za-z0-9_]{0,12}(<[A-Za-z0-9_]{1,6}>)?", fullmatch=True)
+    | st.just("`anonymous namespace'"),
+    min_size=1,
+    max_size=3,
+).map("::".join)
+
+
+@SETTINGS
+@given(
+    records=st.lists(
+        st.tuples(
+            st.integers(0, 2**32 - 1),
+            wpp_stamps().filter(lambda stamp: "/" in stamp[0]),
+            msvc_functions,
+            st.text(line_chars, max_size=60).filter(lambda m: not m[:1].isspace()),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    timed=st.booleans(),
+)
+def test_wdflogdump_roundtrip(workdir, records, timed):
+    """A !wdflogdump is read with the prefix it declares, its framing lines as meta."""
+    prefix = "%7!u!: %4!s! %!FUNC! - " if timed else "%7!u!: %!FUNC! - "
+    lines = [
+        "0: kd> !wdflogdump contoso -d",
+        "Trace searchpath is: ",
+        "",
+        f"Trace format prefix is: {prefix}",
+        f"There are {len(records)} log entries",
+        "--- start of log ---",
+    ]
+    for number, (stamp, _), function, message in records:
+        lines.append(f"{number}: {stamp + ' ' if timed else ''}{function} - {message}")
+    path = workdir / "ifr.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    trace = read_trace(path)
+    assert trace.format == "wpp-text"
+    assert trace.accounting.as_dict() == {
+        "lines": len(lines),
+        "events": len(records),
+        "continuation": 0,
+        "meta": 6,
+        "rejected": 0,
+    }
+    got = trace.events.collect().with_columns(pl.col("ts").dt.epoch("ns"))
+    assert got.select("line", "ts", "event", "message").rows() == [
+        (7 + i, ts if timed else None, function, message)
+        for i, (_, (_, ts), function, message) in enumerate(records)
+    ]
+
+
 # --------------------------------------------------------------------------- tracerpt CSV
 
 HEADER = [
