@@ -47,7 +47,13 @@ _DEFAULT_HEAD = (
     r"^\s*(?:\d{1,9}[\t ]+)?\[(?<cpu>\d{1,5})\]\s*(?<pid>[0-9A-Fa-f]{1,8})\."
     r"(?<tid>[0-9A-Fa-f]{1,8})::\s*(?<ts>" + WPP_TS_PATTERN + r")"
 )
-_DEFAULT_RECORD = _DEFAULT_HEAD + r"\s*(?:\[(?<provider>[^\]\r\n]*)\])?(?<message>(?s:.*))$"
+# `tracefmt -seq` writes an 8-digit hex sequence number before the component; it is
+# taken as one only when a component follows, so a message is never cut.
+_DEFAULT_RECORD = (
+    _DEFAULT_HEAD
+    + r"\s*(?:(?:(?<sequence>[0-9A-Fa-f]{8})\s+)?\[(?<provider>[^\]\r\n]*)\])?"
+    + r"(?<message>(?s:.*))$"
+)
 
 
 class PrefixError(ValueError):
@@ -70,7 +76,7 @@ class Layout:
 DEFAULT_LAYOUT = Layout(
     prefix=_DEFAULT_HEAD,
     record=_DEFAULT_RECORD,
-    groups=frozenset({"cpu", "pid", "tid", "ts", "provider", "message"}),
+    groups=frozenset({"cpu", "pid", "tid", "ts", "sequence", "provider", "message"}),
 )
 
 

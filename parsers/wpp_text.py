@@ -41,6 +41,8 @@ META = (
     r"|^\s*\(WmiTrace\) LogDump for Logger Id"
     r"|^\s*Found Buffers:\s*\d+\s+Messages:\s*\d+"
     r"|^\s*Total of \d+ Messages from \d+ Buffers"
+    # tracefmt's line for the session's header event, first in its output
+    r"|^\s*EventTrace\s*$"
     # !wdfkd.wdflogdump (a KMDF driver's in-flight recorder) around its records, and the
     # debugger's prompt when the output is pasted with its command
     r"|^\s*Trace (?:searchpath|format prefix) is:"

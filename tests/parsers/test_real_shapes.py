@@ -236,3 +236,37 @@ def test_wdflogdump_of_a_custom_prefix_with_msvc_function_names():
         "bLength 18, 0x00000001(USB_DEVICE_DESCRIPTOR_TYPE)\n"
         "\t0000  12010002 FF47D040 5E04120B 09050102  .....G.@^......."
     )
+
+
+def test_tracefmt_output_starts_with_the_header_event():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/devtest/tracefmt-output-file
+    path = REAL / "tracedrv-tracefmt-output.txt"
+    assert stamps(path) == ["2003-10-23 12:27:40.173000000"] * 7
+    trace = read_trace(path)
+    assert trace.accounting.as_dict() == {
+        "lines": 8,
+        "events": 7,
+        "continuation": 0,
+        "meta": 1,  # `EventTrace`: tracefmt's line for the session header
+        "rejected": 0,
+    }
+    first = trace.events.collect().row(0, named=True)
+    assert (first["line"], first["pid"], first["tid"], first["provider"], first["message"]) == (
+        2,
+        0x0888,
+        0x0D60,
+        "tracedrv",
+        "IOCTL = 1",
+    )
+
+
+def test_tracefmt_seq_writes_a_sequence_number_before_the_component():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/devtest/example-4--sequence-numbers
+    path = REAL / "tracedrv-tracefmt-seq.txt"
+    assert stamps(path) == ["2003-07-25 13:55:39.998000000"] * 3
+    events = read_trace(path).events.collect()
+    assert events.select("provider", "message").rows() == [
+        ("tracedrv", "IOCTL = 1"),
+        ("tracedrv", "Hello, 1 Hi"),
+        ("tracedrv", "Hello, 2 Hi"),
+    ]

@@ -318,3 +318,19 @@ def test_real_qcwcn8930_trace(real_traces):
     )
     assert events.get_column("event").null_count() == 0
     assert set(events.get_column("provider")) <= {f"qcwcn8930_guid{i:02d}" for i in range(1, 10)}
+
+
+def test_a_hex_word_opens_a_message_when_no_component_follows(write):
+    # `tracefmt -seq` puts 8 hex digits before the component; without a component they
+    # are the message's own first word.
+    text = (
+        "[0]0AF4.0C64::07/25/2003-13:55:39.998 deadbeef no component\n"
+        "[0]0AF4.0C64::07/25/2003-13:55:39.998 63966c89 [tracedrv]Hello\n"
+        "[0]0AF4.0C64::07/25/2003-13:55:39.998 [tracedrv]63966c89 [x]y\n"
+    )
+    _, events = parse(write, text)
+    assert events.select("provider", "message").rows() == [
+        (None, "deadbeef no component"),
+        ("tracedrv", "Hello"),
+        ("tracedrv", "63966c89 [x]y"),
+    ]
