@@ -36,6 +36,7 @@ _NAMED = {
     "LEVEL": ("level", r"[A-Za-z_]\w*|\d+"),
     "FLAGS": ("flags", r"[A-Za-z_]\w*|0x[0-9A-Fa-f]+|\d+"),
     "COMPNAME": ("provider", r"[^\]\s]*"),
+    "SUBCOMP": ("subcomponent", r"[^\]\s]*"),
     "FILE": ("file", r"[^\s:\]]+"),
     "LINE": ("srcline", r"\d+"),
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from parsers import read_trace, stream_trace
+from parsers import ParseOptions, read_trace, stream_trace
 
 from .helpers import check_trace
 
@@ -30,10 +30,15 @@ def stamps(path: Path) -> list[str | None]:
     )
 
 
+# Excerpts whose prefix the engineer passes (the log itself does not say it).
+PREFIXES = {"tracedrv-tracefmt-custom-prefix.txt": "%2!s!: %!FUNC!: %8!04x!.%3!04x!: %4!s!:"}
+
+
 @pytest.mark.parametrize("path", sorted(REAL.glob("*.txt")), ids=lambda p: p.name)
 def test_streamed_like_read_whole(path):
-    whole = read_trace(path)
-    trace = stream_trace(path, chunk_lines=3)
+    options = ParseOptions(wpp_prefix=PREFIXES.get(path.name))
+    whole = read_trace(path, options)
+    trace = stream_trace(path, options, chunk_lines=3)
     events = pl.concat([p.events for p in trace.pieces()])
     assert events.equals(whole.events.collect())
     assert trace.accounting == whole.accounting
@@ -269,4 +274,29 @@ def test_tracefmt_seq_writes_a_sequence_number_before_the_component():
         ("tracedrv", "IOCTL = 1"),
         ("tracedrv", "Hello, 1 Hi"),
         ("tracedrv", "Hello, 2 Hi"),
+    ]
+
+
+def test_tracefmt_output_with_a_custom_prefix():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/devtest/example-7--customizing-the-trace-message-prefix
+    path = REAL / "tracedrv-tracefmt-custom-prefix.txt"
+    trace = read_trace(path, ParseOptions(wpp_prefix=PREFIXES[path.name]))
+    check_trace(trace)
+    assert trace.rejects.height == 0
+    events = trace.events.collect()
+    assert (
+        events.select(pl.col("ts").dt.to_string("%Y-%m-%d %H:%M:%S%.9f")).to_series().to_list()
+        == ["2003-07-25 13:55:39.998000000"] * 4
+    )
+    first = events.row(0, named=True)
+    assert (first["pid"], first["tid"], first["event"]) == (
+        0x0AF4,
+        0x0C64,
+        "TracedrvDispatchDeviceControl",
+    )
+    assert events.get_column("message").str.strip_chars().to_list() == [
+        "IOCTL = 1",
+        "Hello, 1 Hi",
+        "Hello, 2 Hi",
+        "Hello, 3 Hi",
     ]

@@ -149,3 +149,8 @@ def test_a_log_that_declares_its_prefix_is_read_with_it(tmp_path):
 def test_a_declared_prefix_that_cannot_be_read_is_an_error_naming_its_line(tmp_path):
     with pytest.raises(TraceReadError, match=r"declared on line 2: unknown specifier %!NOPE!"):
         parse(tmp_path, "--- start of log ---\nTrace format prefix is: %!NOPE! \n1 x\n")
+
+
+def test_component_and_subcomponent_specifiers(tmp_path):
+    _, events = parse(tmp_path, "[wifi][power] radio off\n", "[%!COMPNAME!][%!SUBCOMP!] ")
+    assert events.select("provider", "message").rows() == [("wifi", "radio off")]
