@@ -56,15 +56,17 @@ META = (
 )
 
 # !wdfkd.wdflogdump names the prefix its records are written with.
-_DECLARED_PREFIX_RE = re.compile(r"^\s*Trace format prefix is:[ \t]?(?P<prefix>.*?)[\r\n]*$")
+_DECLARES_PREFIX = "Trace format prefix is:"
 
 
 def declared_prefix(head: list[str]) -> tuple[int, str] | None:
     """The line number and TRACE_FORMAT_PREFIX a log declares it was written with, if any."""
     for number, text in enumerate(head, start=1):
-        found = _DECLARED_PREFIX_RE.match(text or "")
-        if found and found.group("prefix").strip():
-            return number, found.group("prefix")
+        stripped = (text or "").lstrip()
+        if stripped.startswith(_DECLARES_PREFIX):
+            prefix = stripped.removeprefix(_DECLARES_PREFIX).removeprefix(" ").rstrip("\r\n")
+            if prefix.strip():
+                return number, prefix
     return None
 
 
