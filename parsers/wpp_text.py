@@ -40,6 +40,7 @@ META = (
     r"^\s*$"
     r"|^\s*\(WmiTrace\) LogDump for Logger Id"
     r"|^\s*Found Buffers:\s*\d+\s+Messages:\s*\d+"
+    r"|^\s*Reading Buffer\s+\d+\s*/\s*\d+\s*$"
     r"|^\s*Total of \d+ Messages from \d+ Buffers"
     # tracefmt's line for the session's header event, first in its output
     r"|^\s*EventTrace\s*$"

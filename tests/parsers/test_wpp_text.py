@@ -334,3 +334,25 @@ def test_a_hex_word_opens_a_message_when_no_component_follows(write):
         ("tracedrv", "Hello"),
         ("tracedrv", "63966c89 [x]y"),
     ]
+
+
+def test_wmitrace_logdump_progress_lines_are_meta(write):
+    # !wmitrace.logdump may print one "Reading Buffer" line per buffer before the records.
+    text = (
+        "(WmiTrace) LogDump for Logger Id 0x21\n"
+        "Reading Buffer   1 /   2\n"
+        "Reading Buffer   2 /   2\n"
+        "Found Buffers: 2 Messages: 1, sorting entries\n"
+        "[0]0AB4.0AF4::  131804496926295220 [Microsoft-Windows-Shell-NotificationCenter/"
+        'ActionCenterButtonStateOnLaunching/]{"messageState": 0}\n'
+        "Total of 1 Messages from 2 Buffers\n"
+    )
+    trace, events = parse(write, text)
+    assert trace.accounting.as_dict() == {
+        "lines": 6,
+        "events": 1,
+        "continuation": 0,
+        "meta": 5,
+        "rejected": 0,
+    }
+    assert events.get_column("message").to_list() == ['{"messageState": 0}']
