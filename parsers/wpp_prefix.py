@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import polars as pl
+
 from parsers.timestamps import WPP_TS_PATTERN
 
 _HEX = r"[0-9A-Fa-f]{1,8}"
@@ -94,10 +96,19 @@ def _literal(text: str) -> str:
     return "".join(out)
 
 
+# Real prefixes are a few dozen characters; a log may declare its own (!wdflogdump), so a
+# bound keeps a hostile one from becoming a regex too big to compile.
+MAX_PREFIX_CHARS = 256
+
+
 def layout_from_prefix(prefix: str) -> Layout:
     """Translate a TRACE_FORMAT_PREFIX string; an empty one means tracefmt -noprefix."""
     if prefix == DEFAULT_PREFIX:
         return DEFAULT_LAYOUT
+    if len(prefix) > MAX_PREFIX_CHARS:
+        raise PrefixError(
+            f"the WPP prefix is {len(prefix):,} characters long; at most {MAX_PREFIX_CHARS} are read"
+        )
     parts: list[str] = [r"^\s*"]
     groups: set[str] = set()
     pos = 0
@@ -122,4 +133,9 @@ def layout_from_prefix(prefix: str) -> Layout:
     if "%" in _TOKEN.sub("", prefix):
         raise PrefixError(f"cannot read the WPP prefix {prefix!r}: a '%' is not a known specifier")
     record = head + r"(?<message>(?s:.*))$"
+    try:  # each specifier adds a pattern: many make one too big for the regex engine
+        pl.DataFrame({"text": [""]}).select(pl.col("text").str.contains(record))
+    except pl.exceptions.ComputeError:
+        shown = repr(prefix) if len(prefix) <= 60 else repr(prefix[:60]) + "…"
+        raise PrefixError(f"cannot read the WPP prefix {shown}: its pattern is too large") from None
     return Layout(prefix=head, record=record, groups=frozenset(groups | {"message"}))

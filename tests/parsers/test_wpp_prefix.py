@@ -154,3 +154,21 @@ def test_a_declared_prefix_that_cannot_be_read_is_an_error_naming_its_line(tmp_p
 def test_component_and_subcomponent_specifiers(tmp_path):
     _, events = parse(tmp_path, "[wifi][power] radio off\n", "[%!COMPNAME!][%!SUBCOMP!] ")
     assert events.select("provider", "message").rows() == [("wifi", "radio off")]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "error"),
+    [
+        ("a" * 100_000, "100,000 characters long; at most 256"),
+        (" ".join(["%4!s!"] * 42), "its pattern is too large"),  # 42 timestamp patterns
+    ],
+)
+def test_prefixes_too_big_to_read_are_refused(prefix, error):
+    with pytest.raises(PrefixError, match=error):
+        layout_from_prefix(prefix)
+
+
+def test_a_hostile_declared_prefix_is_a_clear_error_not_a_crash(tmp_path):
+    text = "Trace format prefix is: " + "%!FUNC! " * 50_000 + "\n1: F - x\n"
+    with pytest.raises(TraceReadError, match=r"declared on line 1: the WPP prefix is 400,000"):
+        parse(tmp_path, text)
