@@ -152,10 +152,40 @@ def _regex_problem(pattern: str) -> str | None:
     return None
 
 
+def _regex_problems(patterns: list[str]) -> dict[str, str]:
+    """The problem of each invalid pattern. All are compiled in one query first (each
+    query costs more than compiling a pattern, and a map holds a hundred); only when
+    that fails is each tried alone, to tell which."""
+    unique = list(dict.fromkeys(patterns))
+    if not unique:
+        return {}
+    try:
+        pl.select(pl.lit("").str.contains(p).alias(str(i)) for i, p in enumerate(unique))
+    except pl.exceptions.PolarsError:
+        return {p: err for p in unique if (err := _regex_problem(p))}
+    return {}
+
+
+def _pattern_candidates(doc: dict[str, object]) -> list[str]:
+    """Every string of a map document that is read as a regular expression."""
+    found: list[str] = []
+    header = doc.get("map")
+    if isinstance(header, dict) and isinstance(header.get("adapter"), str):
+        found.append(header["adapter"])
+    entries = doc.get("event")
+    for raw in entries if isinstance(entries, list) else []:
+        if isinstance(raw, dict):
+            found += [
+                raw[k] for k in ("message", "provider", "event") if isinstance(raw.get(k), str)
+            ]
+    return found
+
+
 def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -> EventMap:
     """Parse one map file's text; every problem in it is reported at once."""
     problems: list[Problem] = []
     doc = load_toml(text, path)
+    invalid = _regex_problems(_pattern_candidates(doc))
 
     header = doc.get("map", {})
     if not isinstance(header, dict):
@@ -176,7 +206,7 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
         if not isinstance(adapter_pattern, str):
             problems.append(Problem(path, None, None, "[map] adapter must be a regular expression"))
             adapter_pattern = None
-        elif err := _regex_problem(adapter_pattern):
+        elif err := invalid.get(adapter_pattern):
             problems.append(
                 Problem(path, None, None, f"[map] adapter: invalid regular expression: {err}")
             )
@@ -220,7 +250,7 @@ def parse_map(text: str, path: str, extra_kinds: frozenset[str] = frozenset()) -
             if value is not None and not isinstance(value, str):
                 problem(key, f"{key} must be a string (a regular expression)")
                 value = None
-            if value is not None and (err := _regex_problem(value)):
+            if value is not None and (err := invalid.get(value)):
                 problem(key, f"invalid regular expression in {key}: {err}")
                 value = None
             patterns[key] = value
@@ -455,13 +485,17 @@ class MapSet:
         Rows are classified independently, so a big table goes in slices, two at a time
         on worker threads: the intermediate tables stay the size of a slice.
         """
+        unclassified = events.with_columns(
+            pl.lit(None, pl.String).alias("kind"),
+            pl.lit(None, pl.String).alias("value"),
+            pl.lit(None, pl.String).alias("adapter"),
+        ).filter(pl.lit(False))
         if not self.entries:
-            return events.with_columns(
-                pl.lit(None, pl.String).alias("kind"),
-                pl.lit(None, pl.String).alias("value"),
-                pl.lit(None, pl.String).alias("adapter"),
-            ).filter(pl.lit(False))
+            return unclassified
         frame = events.collect()
+        if not frame.height:
+            # What a sink asks for its schema: the entries' queries are not built for it.
+            return unclassified
         if frame.height <= CLASSIFY_SLICE_ROWS:
             return self._classify(frame).lazy()
         slices = (

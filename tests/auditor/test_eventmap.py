@@ -311,3 +311,13 @@ def test_a_big_table_is_classified_in_slices_with_the_same_result(monkeypatch):
     sliced = BUILTIN.classify(events.lazy()).collect()
     assert whole.height > 50
     assert sliced.equals(whole)
+
+
+def test_classifying_no_events_gives_the_schema_of_classified_ones():
+    """A sink asks for the schema with an empty frame; it must be the one real rows get."""
+    maps = MapSet.load()
+    empty = read_trace(SAMPLES / "litware-halt-while-associated.wpp.txt").events.collect().head(0)
+    some = read_trace(SAMPLES / "litware-halt-while-associated.wpp.txt").events.collect()
+    classified = maps.classify(some.lazy()).collect()
+    assert classified.height > 0
+    assert maps.classify(empty.lazy()).collect_schema() == classified.schema
