@@ -385,6 +385,12 @@ FRAGMENTS = [
     b"[1]1.2::\xe2\x80\x8e09/\xe2\x80\x8e20/2004-1:2:3.1234567891",
     b"(WmiTrace) LogDump for Logger Id 0x13",
     b"Total of 2 Messages from 4 Buffers",
+    b"Trace format prefix is: ",  # !wdflogdump: the prefix that follows is the file's
+    b"%7!u!: %!FUNC! - ",
+    b"%4!s! %!LEVEL! %!NOPE! %9",
+    b"12: `anonymous namespace'::f - ",
+    b"--- start of log ---",
+    b"0: kd> ",
     b"Event Name, Type, Event ID, PID, TID, Processor Number, Clock-Time, User Data",
     b"Index,Event Name,PID,PID,Clock-Time",
     b'"Event Name","Clock-Time"',
