@@ -14,7 +14,7 @@ import html
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
@@ -29,7 +29,7 @@ from auditor.ruleset import Resolver, Rule, RuleSet, Severity
 from auditor.vocabulary import Kind
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
 from parsers.source import read_lines
-from parsers.timestamps import check_timezone
+from parsers.timestamps import check_timezone, parse_trace_start
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -128,14 +128,26 @@ class Loaded(Generic[F]):
 
 @overload
 def load(
-    paths: PathLike | Iterable[PathLike], *, tz: str = ..., lazy: Literal[False] = ...
+    paths: PathLike | Iterable[PathLike],
+    *,
+    tz: str = ...,
+    lazy: Literal[False] = ...,
+    trace_start: datetime | str | None = ...,
 ) -> Loaded[pl.DataFrame]: ...
 @overload
 def load(
-    paths: PathLike | Iterable[PathLike], *, tz: str = ..., lazy: Literal[True]
+    paths: PathLike | Iterable[PathLike],
+    *,
+    tz: str = ...,
+    lazy: Literal[True],
+    trace_start: datetime | str | None = ...,
 ) -> Loaded[pl.LazyFrame]: ...
 def load(
-    paths: PathLike | Iterable[PathLike], *, tz: str = "UTC", lazy: bool = False
+    paths: PathLike | Iterable[PathLike],
+    *,
+    tz: str = "UTC",
+    lazy: bool = False,
+    trace_start: datetime | str | None = None,
 ) -> Loaded[pl.DataFrame] | Loaded[pl.LazyFrame]:
     """Read traces into the canonical events, without classifying them.
 
@@ -144,15 +156,18 @@ def load(
     trace files) or a glob pattern, or a list of them. ``tz`` is the zone of local
     timestamps (WPP text without ``-utc``). ``lazy=True`` returns the events as a
     LazyFrame so that a filter can run before anything is decoded into a big frame.
+    ``trace_start`` places exports whose times count from the trace start (PerfView,
+    wpaexporter), as ``--trace-start`` does: an aware datetime, or the same text.
     A file that cannot be read raises :class:`parsers.TraceReadError` naming it: an
     interactive user wants to know at once, unlike a batch.
     """
     zone = check_timezone(tz)
+    options = ParseOptions(tz=zone, trace_start=_start(trace_start, zone))
     frames: list[pl.LazyFrame] = []
     rejects: list[pl.DataFrame] = []
     rows: list[dict[str, Any]] = []
     for path in expand_inputs(paths):
-        parsed = read_trace(path, ParseOptions(tz=zone), label=path)
+        parsed = read_trace(path, options, label=path)
         frames.append(parsed.events)
         rejects.append(parsed.rejects)
         rows.append(
@@ -171,6 +186,16 @@ def load(
     return Loaded(events.collect(), rejected, accounting)
 
 
+def _start(value: datetime | str | None, tz: str) -> datetime | None:
+    """A trace start as given to the API: text as ``--trace-start`` reads it, or an aware
+    datetime (a naive one is taken in ``tz``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_trace_start(value, tz)
+    return parse_trace_start(value.isoformat(), tz)
+
+
 # --- audit --------------------------------------------------------------------------------
 
 
@@ -183,6 +208,7 @@ def audit(
     ignore: Iterable[str] = (),
     tz: str = "UTC",
     suppress: PathLike | Iterable[PathLike] = (),
+    trace_start: datetime | str | None = None,
 ) -> Result:
     """Audit traces against the built-in rules (and ``rules``), classifying with ``maps``.
 
@@ -203,6 +229,7 @@ def audit(
         ignore=list(ignore),
         tz=check_timezone(tz),
         suppress_paths=[os.fspath(p) for p in suppress],
+        trace_start=_start(trace_start, tz),
     )
     files = expand_inputs(paths)
     return Result(auditor.audit(files), auditor, files)
@@ -241,7 +268,7 @@ class Result:
         traces again, once, on first use: most investigations never need it.
         """
         frames = [
-            read_trace(t.path, ParseOptions(tz=self._auditor.tz), label=t.path).events
+            read_trace(t.path, self._auditor.parse_options(), label=t.path).events
             for t in self.raw.traces
             if t.error is None
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sys
 import traceback
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -83,6 +84,17 @@ def _check_tz(tz: str) -> str:
         raise Abort(f"--tz: {exc}") from None
 
 
+def _trace_start(text: str | None, tz: str) -> datetime | None:
+    from parsers.timestamps import parse_trace_start
+
+    if text is None:
+        return None
+    try:
+        return parse_trace_start(text, _check_tz(tz))
+    except ValueError as exc:
+        raise Abort(f"--trace-start: {exc}") from None
+
+
 def _duration(text: str, option: str) -> int:
     from auditor.rulelang.syntax import FormulaError, parse_duration
 
@@ -130,6 +142,16 @@ TzOpt = Annotated[
         help="Time zone of local timestamps in the traces (IANA name). FILETIME stamps are UTC anyway.",
     ),
 ]
+TraceStartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trace-start",
+        help="When the trace started, for exports whose times count from its start "
+        "(PerfView, wpaexporter, an xperf dump without its header): an ISO 8601 time, in "
+        "--tz unless it names its offset (2026-11-24T09:30:00.125+01:00), or a FILETIME. "
+        "Without it such times count from 1970-01-01 UTC and the trace says so.",
+    ),
+]
 SuppressOpt = Annotated[
     list[Path] | None,
     typer.Option(
@@ -161,6 +183,7 @@ def audit(
         typer.Option("--html", help="Also write a self-contained HTML report with timelines."),
     ] = None,
     tz: TzOpt = "UTC",
+    trace_start: TraceStartOpt = None,
     wpp_prefix: PrefixOpt = None,
     clock_jump: Annotated[
         str,
@@ -209,6 +232,7 @@ def audit(
         wpp_prefix=wpp_prefix,
         clock_jump_ns=_duration(clock_jump, "--clock-jump"),
         suppress_paths=suppress or [],
+        trace_start=_trace_start(trace_start, tz),
     )
     # The HTML report lists the most frequent unclassified messages: a second, fuller
     # read of each trace that only the report pays for.
@@ -296,6 +320,7 @@ def parse(
         Path, typer.Option("--output", "-o", help="events.parquet, or .arrow/.ipc for Arrow IPC.")
     ],
     tz: TzOpt = "UTC",
+    trace_start: TraceStartOpt = None,
     wpp_prefix: PrefixOpt = None,
     lifecycle: Annotated[
         bool,
@@ -333,7 +358,12 @@ def parse(
         from auditor.eventmap import MapSet
 
         event_maps = MapSet.load(list(maps or []))
-    options = ParseOptions(tz=_check_tz(tz), wpp_prefix=wpp_prefix, keep=event_maps)
+    options = ParseOptions(
+        tz=_check_tz(tz),
+        wpp_prefix=wpp_prefix,
+        keep=event_maps,
+        trace_start=_trace_start(trace_start, tz),
+    )
     traces = [stream_trace(path, options) for path in expand_paths(paths)]
 
     def done(trace, jumps) -> None:  # type: ignore[no-untyped-def]
@@ -394,6 +424,7 @@ def timeline(
     ] = None,
     maps: MapOpt = None,
     tz: TzOpt = "UTC",
+    trace_start: TraceStartOpt = None,
 ) -> None:
     """Write the interactive timelines (with the findings on them) as one offline HTML file.
 
@@ -408,7 +439,10 @@ def timeline(
     from auditor.pipeline import Auditor
     from auditor.report.html import write_html
 
-    result = Auditor.load(map_paths=maps or [], tz=_check_tz(tz)).audit(expand_paths(paths))
+    auditor = Auditor.load(
+        map_paths=maps or [], tz=_check_tz(tz), trace_start=_trace_start(trace_start, tz)
+    )
+    result = auditor.audit(expand_paths(paths))
     for trace in result.failed:
         err.print(f"[red]error:[/] {escape(trace.path)}: {escape(trace.error or '')}")
     if output is not None:
@@ -527,6 +561,7 @@ def batch(
     maps: MapOpt = None,
     rules: RulesOpt = None,
     tz: TzOpt = "UTC",
+    trace_start: TraceStartOpt = None,
     select: Annotated[
         list[str] | None,
         typer.Option("--select", help="Only these rule ids (comma-separated or repeated)."),
@@ -572,6 +607,7 @@ def batch(
         select=tuple(_split_ids(select)),
         ignore=tuple(_split_ids(ignore)),
         tz=_check_tz(tz),
+        trace_start=_trace_start(trace_start, tz),
         reports=not no_reports,
         progress=interactive(),
         suppress_paths=tuple(str(p) for p in suppress or []),
@@ -591,6 +627,7 @@ def maps_coverage(
     maps: MapOpt = None,
     top: Annotated[int, typer.Option("--top", help="Shapes to list per trace.")] = 30,
     tz: TzOpt = "UTC",
+    trace_start: TraceStartOpt = None,
     wpp_prefix: PrefixOpt = None,
     emit_map: Annotated[
         Path | None,
@@ -614,7 +651,12 @@ def maps_coverage(
     from auditor.pipeline import Auditor
     from parsers import TraceReadError
 
-    auditor = Auditor.load(map_paths=maps or [], tz=_check_tz(tz), wpp_prefix=wpp_prefix)
+    auditor = Auditor.load(
+        map_paths=maps or [],
+        tz=_check_tz(tz),
+        wpp_prefix=wpp_prefix,
+        trace_start=_trace_start(trace_start, tz),
+    )
     console = _stdout_console()
     failed = False
     drafted = []

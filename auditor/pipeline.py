@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +18,7 @@ from auditor.suppressions import Suppression, Suppressions, empty_suppressed, lo
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace, stream_trace
 from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
+from parsers.trace import RecordFilter
 
 LIFECYCLE_SCHEMA = {**EVENT_SCHEMA, **CLASSIFIED_COLUMNS}
 
@@ -72,6 +74,8 @@ class Auditor:
     wpp_prefix: str | None = None  # tracefmt's TRACE_FORMAT_PREFIX, for custom WPP layouts
     clock_jump_ns: int = DEFAULT_THRESHOLD_NS
     suppressions: Suppressions = field(default_factory=Suppressions)
+    # where PerfView and wpaexporter times (relative to the trace start) begin
+    trace_start: datetime | None = None
 
     @classmethod
     def load(
@@ -85,6 +89,7 @@ class Auditor:
         wpp_prefix: str | None = None,
         clock_jump_ns: int = DEFAULT_THRESHOLD_NS,
         suppress_paths: Iterable[str | Path] = (),
+        trace_start: datetime | None = None,
     ) -> Auditor:
         maps = MapSet.load(list(map_paths))
         loaded = load_rules(rule_paths, kinds=maps.kinds)
@@ -94,16 +99,20 @@ class Auditor:
         suppressions = load_suppressions(
             suppress_paths, rule_ids=[r.id for r in loaded.rules]
         ).for_rules(r.id for r in rules.rules)
-        return cls(maps, rules, tz, wpp_prefix, clock_jump_ns, suppressions)
+        return cls(maps, rules, tz, wpp_prefix, clock_jump_ns, suppressions, trace_start)
+
+    def parse_options(self, keep: RecordFilter | None = None) -> ParseOptions:
+        """How this audit reads traces: every reader of them asks here."""
+        return ParseOptions(
+            tz=self.tz, keep=keep, wpp_prefix=self.wpp_prefix, trace_start=self.trace_start
+        )
 
     def read(self, path: str | Path) -> tuple[TraceSummary, pl.DataFrame, pl.DataFrame]:
         """Parse and classify one trace; a bad file becomes a summary with its error."""
         label = str(path)
         try:
             # Streamed: memory holds the records the maps may classify, not the file.
-            parsed = stream_trace(
-                path, ParseOptions(tz=self.tz, keep=self.maps, wpp_prefix=self.wpp_prefix)
-            ).read()
+            parsed = stream_trace(path, self.parse_options(keep=self.maps)).read()
             lifecycle = self.maps.classify(parsed.events).collect()
         except TraceReadError as exc:
             summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)
@@ -137,7 +146,7 @@ class Auditor:
         This decodes every record (the audit itself skips data-path records), so it
         costs a second, fuller read of the file: asked for by reports, not by default.
         """
-        parsed = read_trace(path, ParseOptions(tz=self.tz, wpp_prefix=self.wpp_prefix))
+        parsed = read_trace(path, self.parse_options())
         return unclassified(parsed.events, self.maps, top=top)
 
     def audit(

@@ -45,6 +45,7 @@ from parsers.wpaexporter_csv import (
     null_if_empty,
     process_id,
     read_header,
+    relative_note,
     relative_ts,
     row_pattern,
     separator_of,
@@ -192,7 +193,7 @@ class PerfViewCsv(TraceFormat):
         provider, event = split_event_name(name)
         name_id = name.str.extract(r"(?i)/EventID\(\s*(\d{1,10})\s*\)", 1)
         event = pl.when(name_id.is_not_null()).then(None).otherwise(event)
-        ts = relative_ts(decimal_ns(pl.col("__time"), decimal_mark, 6))
+        ts = relative_ts(decimal_ns(pl.col("__time"), decimal_mark, 6), options.trace_start)
         decoded = events.select(
             pl.lit(source.path).alias("trace"),
             pl.col("seq"),
@@ -216,4 +217,5 @@ class PerfViewCsv(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return ParsedTrace.build(source, self.name, decoded, rejected, accounting, (RELATIVE_NOTE,))
+        notes = (relative_note(options.trace_start),)
+        return ParsedTrace.build(source, self.name, decoded, rejected, accounting, notes)

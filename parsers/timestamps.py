@@ -6,6 +6,7 @@ user's ``--tz``; FILETIME values are UTC by definition and never shifted.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -105,3 +106,43 @@ def wpp_timestamp(token: pl.Expr, tz: str) -> pl.Expr:
         .then(filetime_to_ts(clean.cast(pl.Int64, strict=False)))
         .otherwise(localize(local, tz))
     )
+
+
+# What a trace of relative times (PerfView, wpaexporter) says when nothing anchors it.
+RELATIVE_NOTE = "relative time from 1970-01-01T00:00:00Z"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_ns(start: datetime) -> int:
+    """Nanoseconds from the Unix epoch to an aware ``start``, exactly (no float)."""
+    return (start - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def relative_note(start: datetime | None) -> str:
+    """What a trace of relative times says about its anchor (``--trace-start`` or none)."""
+    if start is None:
+        return RELATIVE_NOTE
+    when = start.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return f"relative time from {when} (--trace-start)"
+
+
+def parse_trace_start(text: str, tz: str = "UTC") -> datetime:
+    """``--trace-start``: an ISO 8601 time (in ``tz`` unless it names its offset) or a
+    FILETIME, the 100 ns ticks since 1601 that tracerpt and xperf print; ValueError
+    saying what is accepted otherwise."""
+    value = text.strip()
+    if value.isdigit():
+        ticks = int(value)
+        if not FILETIME_EPOCH_OFFSET <= ticks <= FILETIME_EPOCH_OFFSET + 4 * 10**16:
+            raise ValueError(f"trace start {text!r}: a FILETIME from 1970 to 2096 is expected")
+        return _EPOCH + timedelta(microseconds=(ticks - FILETIME_EPOCH_OFFSET) // 10)
+    try:
+        when = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(
+            f"trace start {text!r} is neither an ISO 8601 time "
+            "(2026-11-24T09:30:00.125, with or without an offset) nor a FILETIME"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC if check_timezone(tz) == "UTC" else ZoneInfo(tz))
+    return when.astimezone(UTC)

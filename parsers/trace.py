@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import polars as pl
@@ -41,6 +42,9 @@ class RecordFilter(Protocol):
 class ParseOptions:
     tz: str = "UTC"
     keep: RecordFilter | None = None
+    # Where a relative-time export (PerfView, wpaexporter) starts: an aware datetime, or
+    # None for the Unix epoch (the trace's note says which).
+    trace_start: datetime | None = None
     # tracefmt's TRACE_FORMAT_PREFIX for WPP text written with a custom prefix ("" for
     # -noprefix); None means the default prefix.
     wpp_prefix: str | None = None

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 import polars as pl
@@ -38,11 +39,10 @@ from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, TS_DTYPE, truncate_text
 from parsers.source import SourceLines
-from parsers.timestamps import localize
+from parsers.timestamps import RELATIVE_NOTE, epoch_ns, localize, relative_note
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 
 MAX_COLUMNS = 256
-RELATIVE_NOTE = "relative time from 1970-01-01T00:00:00Z"
 
 # ---------------------------------------------------------------------------- CSV helpers
 # Shared with parsers.perfview_csv: delimited rows split by one linear-time regex.
@@ -195,8 +195,11 @@ def iso_ts(value: pl.Expr, tz: str) -> pl.Expr:
     )
 
 
-def relative_ts(ns: pl.Expr) -> pl.Expr:
-    """A time relative to the trace start, anchored at the Unix epoch (UTC)."""
+def relative_ts(ns: pl.Expr, start: datetime | None = None) -> pl.Expr:
+    """A time relative to the trace start: ``start`` when the engineer gave it
+    (``--trace-start``), else the Unix epoch (UTC)."""
+    if start is not None:
+        ns = ns + pl.lit(epoch_ns(start), dtype=pl.Int64)
     return pl.from_epoch(ns, time_unit="ns").dt.replace_time_zone("UTC").cast(TS_DTYPE)
 
 
@@ -378,7 +381,9 @@ class WpaExporterCsv(TraceFormat):
                 options.keep.necessary(pl.col("message"), has_event_id="id" in roles)
             )
         raw_time = pl.col("__time")
-        relative_time = relative_ts(decimal_ns(raw_time, decimal_mark, exponent))
+        relative_time = relative_ts(
+            decimal_ns(raw_time, decimal_mark, exponent), options.trace_start
+        )
         absolute_time = iso_ts(raw_time, options.tz)
         if not bool(events_frame.get_column("absolute").any()):
             ts = relative_time  # the usual case: one decoder, not two
@@ -415,5 +420,5 @@ class WpaExporterCsv(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        notes = (RELATIVE_NOTE,) if relative else ()
+        notes = (relative_note(options.trace_start),) if relative else ()
         return ParsedTrace.build(source, self.name, decoded, rejected, accounting, notes)

@@ -47,7 +47,13 @@ from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register
 from parsers.schema import REJECT_SCHEMA, TS_DTYPE, truncate_text
 from parsers.source import SourceLines
-from parsers.timestamps import FILETIME_EPOCH_OFFSET, FILETIME_MAX, FILETIME_MIN
+from parsers.timestamps import (
+    FILETIME_EPOCH_OFFSET,
+    FILETIME_MAX,
+    FILETIME_MIN,
+    epoch_ns,
+    relative_note,
+)
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 
 _BEGIN = r"^\s*BeginHeader[\s,]*$"
@@ -272,16 +278,22 @@ class XperfDumper(TraceFormat):
         # Room above the start for 10**13 microseconds of relative time (see _ROW).
         latest = FILETIME_MAX - 10**14
         start_ticks = next((t for t in start.to_list() if FILETIME_MIN <= t <= latest), None)
-        if n_events and start_ticks is None:
+        notes: tuple[str, ...] = ()
+        if n_events and start_ticks is None and options.trace_start is None:
             first = lines.filter(pl.col("is_event")).item(0, "line")
             raise TraceReadError(
                 source.path,
                 first,
                 "xperf dumper rows hold microseconds since the trace start, and no "
                 "'Trace Start: <FILETIME>' header row (the OS Version line) says when it "
-                "started; re-export the whole dump with its header",
+                "started; re-export the whole dump with its header, or give the start "
+                "with --trace-start",
             )
-        anchor_ns = ((start_ticks or FILETIME_EPOCH_OFFSET) - FILETIME_EPOCH_OFFSET) * 100
+        if start_ticks is None and options.trace_start is not None:
+            anchor_ns = epoch_ns(options.trace_start)  # the header's start would win
+            notes = (relative_note(options.trace_start),)
+        else:
+            anchor_ns = ((start_ticks or FILETIME_EPOCH_OFFSET) - FILETIME_EPOCH_OFFSET) * 100
 
         row = pl.col("__row")
         events = (
@@ -351,4 +363,4 @@ class XperfDumper(TraceFormat):
             meta=int(lines.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return ParsedTrace.build(source, self.name, decoded, rejected, accounting)
+        return ParsedTrace.build(source, self.name, decoded, rejected, accounting, notes)

@@ -21,6 +21,7 @@ import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,7 @@ class BatchOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     tz: str = "UTC"
+    trace_start: datetime | None = None  # where PerfView / wpaexporter times begin
     reports: bool = True
     progress: bool = False
     limits: ArchiveLimits = DEFAULT_LIMITS
@@ -146,6 +148,7 @@ def run_batch(
         ignore=options.ignore,
         tz=options.tz,
         suppress_paths=options.suppress_paths,
+        trace_start=options.trace_start,
     )
     suppressions = auditor.suppressions
     try:
@@ -169,6 +172,7 @@ def run_batch(
         select=options.select,
         ignore=options.ignore,
         tz=options.tz,
+        trace_start=options.trace_start,
         fingerprint=config_fingerprint(
             map_paths=options.map_paths,
             rule_paths=options.rule_paths,
@@ -176,6 +180,7 @@ def run_batch(
             ignore=options.ignore,
             tz=options.tz,
             suppressions=suppressions,
+            trace_start=options.trace_start,
         ),
         reports=options.reports,
         polars_threads=runner.polars_threads,

@@ -29,6 +29,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterable
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def config_fingerprint(
     ignore: Iterable[str] = (),
     tz: str = "UTC",
     suppressions: object = None,
+    trace_start: datetime | None = None,
 ) -> str:
     """A hash of everything that decides the findings of a given trace content.
 
@@ -69,6 +71,8 @@ def config_fingerprint(
     part("version", __version__.encode())
     part("cache-format", CACHE_FORMAT.encode())
     part("tz", tz.encode())
+    if trace_start is not None:  # absent, the key stays what it was before the option
+        part("trace-start", trace_start.isoformat().encode())
     part("select", "\n".join(select).encode())
     part("ignore", "\n".join(ignore).encode())
     data = resources.files("auditor") / "data"

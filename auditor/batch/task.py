@@ -18,6 +18,7 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ class AuditConfig:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     tz: str = "UTC"
+    trace_start: datetime | None = None
     fingerprint: str = ""  # see auditor.batch.store.config_fingerprint
     reports: bool = True  # render the per-trace HTML report
     polars_threads: int | None = None  # POLARS_MAX_THREADS for a worker that has none yet
@@ -93,6 +95,7 @@ def _auditor(config: AuditConfig) -> Auditor:
             select=config.select,
             ignore=config.ignore,
             tz=config.tz,
+            trace_start=config.trace_start,
         )
         _AUDITORS.clear()
         _AUDITORS[config.fingerprint] = found

@@ -7,7 +7,7 @@ rule semantics, not from the tool's own output.
 from __future__ import annotations
 
 import inspect
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -360,3 +360,20 @@ def test_many_findings_are_cut_in_the_summary(monkeypatch: pytest.MonkeyPatch) -
     page = result._repr_html_()
     assert page.count("<tr>") == 1 + 3  # header and three findings
     assert f"and {total - 3} more" in page
+
+
+def test_trace_start_places_relative_exports_as_on_the_command_line() -> None:
+    perfview = SAMPLES / "alpineski-radio-on-before-init-perfview.csv"
+    start = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    plain = auditor.load(perfview).events.get_column("ts")
+    as_text = auditor.load(perfview, trace_start="2026-11-24T10:30:00+01:00").events
+    as_datetime = auditor.load(perfview, trace_start=start).events
+    assert as_text.equals(as_datetime)
+    assert (as_text.get_column("ts") - plain).unique().to_list() == [start - EPOCH]
+    result = auditor.audit(perfview, trace_start=start)
+    assert result.findings.get_column("ts").min() >= start
+    # the fuller second read for investigations is placed the same way
+    assert result.events.get_column("ts").equals(as_text.get_column("ts"))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

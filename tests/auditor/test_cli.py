@@ -281,3 +281,21 @@ def test_custom_wpp_prefix_and_out_of_order_timestamps(tmp_path):
     assert [e["line"] for e in finding["evidence"]] == [3, 2]
     # without the prefix the file is not recognised at all
     assert run("audit", trace).returncode == 2
+
+
+def test_trace_start_places_a_perfview_export(tmp_path):
+    sample = Path(__file__).resolve().parents[2] / "samples"
+    perfview = sample / "alpineski-radio-on-before-init-perfview.csv"
+    args = ("audit", perfview, "-f", "json", "--fail-on", "never")
+    plain = json.loads(run(*args).stdout)
+    placed = run(*args, "--trace-start", "2026-11-24 10:30", "--tz", "Europe/Berlin")
+    assert placed.returncode == 0, placed.stderr
+    doc = json.loads(placed.stdout)
+    assert doc["traces"][0]["notes"] == [
+        "relative time from 2026-11-24T09:30:00.000000Z (--trace-start)"
+    ]
+    assert plain["findings"][0]["ts"].startswith("1970-01-01T00:")
+    assert doc["findings"][0]["ts"].startswith("2026-11-24T09:")
+    bad = run("parse", perfview, "-o", tmp_path / "e.parquet", "--trace-start", "yesterday")
+    assert bad.returncode == 2
+    assert "--trace-start: trace start 'yesterday' is neither an ISO 8601 time" in bad.stderr

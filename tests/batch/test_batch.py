@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -305,3 +306,21 @@ def test_dask_local_cluster_gives_the_same_findings(tmp_path: Path, pool: LocalR
     assert a == b
     assert remote.exit_code == local.exit_code
     assert remote.audited == len(inputs)
+
+
+def test_a_trace_start_places_perfview_times_and_is_part_of_the_cache_key(
+    tmp_path: Path, pool: LocalRunner
+) -> None:
+    src = tmp_path / "lab"
+    src.mkdir()
+    perfview = SAMPLES / "alpineski-radio-on-before-init-perfview.csv"
+    (src / perfview.name).write_bytes(perfview.read_bytes())
+    out = tmp_path / "out"
+    epoch = run([src], out, runner=pool)
+    start = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    placed = run([src], out, runner=pool, trace_start=start)
+    assert placed.audited == 1  # not the cached result of the run without a start
+    first = placed.findings.get_column("ts").min()
+    assert first - epoch.findings.get_column("ts").min() == start - datetime(1970, 1, 1, tzinfo=UTC)
+    again = run([src], out, runner=pool, trace_start=start)
+    assert again.cached == 1

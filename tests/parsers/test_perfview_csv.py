@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,3 +325,13 @@ def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
         utf16=utf16,
         fmt="perfview-csv" if forced else None,
     )
+
+
+def test_a_given_trace_start_places_the_relative_times(write):
+    text = "Event Name,Time MSec,Process Name,Rest\nContoso-Wifi/Halt/Start,1.500,System (4),\n"
+    start = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+    trace = read_trace(write("t.csv", text), ParseOptions(trace_start=start))
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    assert trace.events.collect().get_column("ts").to_list() == [
+        start + dt.timedelta(microseconds=1500)
+    ]

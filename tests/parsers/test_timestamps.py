@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -16,6 +17,7 @@ from parsers.timestamps import (
     WPP_TS_PATTERN,
     filetime_to_ts,
     localize,
+    parse_trace_start,
     wpp_timestamp,
 )
 
@@ -211,3 +213,24 @@ def test_years_outside_the_nanosecond_range_are_null_not_wrapped(token):
     # polars' own parser wraps such years around (1600 would come back as 2184)
     out = pl.DataFrame({"t": [token]}).select(wpp_timestamp(pl.col("t"), "UTC")).item()
     assert out is None
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "expected"),
+    [
+        ("2026-11-24T09:30:00.125", "UTC", datetime(2026, 11, 24, 9, 30, 0, 125_000, tzinfo=UTC)),
+        ("2026-11-24 10:30", "Europe/Berlin", datetime(2026, 11, 24, 9, 30, tzinfo=UTC)),
+        ("2026-11-24T09:30:00+02:00", "Europe/Berlin", datetime(2026, 11, 24, 7, 30, tzinfo=UTC)),
+        ("2026-11-24T09:30:00Z", "America/New_York", datetime(2026, 11, 24, 9, 30, tzinfo=UTC)),
+        # a FILETIME, as tracerpt prints Clock-Time (100 ns ticks; microseconds kept)
+        ("133127435730482450", "UTC", datetime(2022, 11, 12, 16, 19, 33, 48_245, tzinfo=UTC)),
+    ],
+)
+def test_trace_start_forms(text, tz, expected):
+    assert parse_trace_start(text, tz) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "123", "2026-13-01", ""])
+def test_trace_start_refuses_what_it_cannot_read(text):
+    with pytest.raises(ValueError, match="trace start"):
+        parse_trace_start(text)

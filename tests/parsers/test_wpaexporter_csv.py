@@ -6,6 +6,7 @@ import calendar
 import csv
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,20 @@ def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
         utf16=utf16,
         fmt="wpaexporter-csv" if forced else None,
     )
+
+
+def test_a_given_trace_start_places_relative_times_not_absolute_ones(write):
+    text = "\n".join(
+        [
+            "Provider Name,Task Name,Time,Field 1",
+            "Contoso-Wifi,Oid,12.345678901,relative",
+            "Contoso-Wifi,Oid,2024-05-21T08:40:02.5Z,absolute",
+        ]
+    )
+    start = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    trace = parse(write, text, trace_start=start)
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    assert rows(trace, "ts", "message") == [
+        (ns(2026, 11, 24, 9, 30, 12, 345_678_901), "relative"),
+        (ns(2024, 5, 21, 8, 40, 2, 500_000_000), "absolute"),
+    ]

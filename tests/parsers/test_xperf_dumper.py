@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -402,3 +403,24 @@ def test_example_line_is_a_row():
     from parsers.xperf_dumper import _ROW, XperfDumper
 
     assert re.match(_ROW.replace("(?<", "(?P<"), XperfDumper.example)
+
+
+def test_a_dump_without_its_header_is_placed_by_the_given_trace_start(write):
+    lines = [
+        "BeginHeader",
+        f"{OID},  {STD}, Message",
+        "EndHeader",
+        f"{OID},  1500, System (4), 8, 0, , , , , hi",
+    ]
+    path = write("cut.txt", "\n".join(lines))
+    start = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+    trace = read_trace(path, ParseOptions(trace_start=start))
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    ts = trace.events.collect().get_column("ts").to_list()
+    assert ts == [start + dt.timedelta(microseconds=1500)]
+
+
+def test_the_header_start_wins_over_a_given_trace_start(write):
+    given = ParseOptions(trace_start=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
+    with_header = read_trace(write("d.txt", "\n".join(HEADER)), given)
+    assert with_header.notes == ()
