@@ -167,6 +167,10 @@ class StreamedTrace:
             total = add(total, piece.accounting)
             if piece.rejects.height:
                 rejects.append(piece.rejects)
+            if total.events == 0 and total.rejected and total.lines >= EARLY_STOP_LINES:
+                # Not one record in the first lines: the wrong format or not a trace, so
+                # stop here rather than read and reject the rest of a big file.
+                raise no_records(self.path, cls.name, pl.concat(rejects), within=total.lines)
             notes.extend(n for n in piece.notes if n not in notes)
             if piece.events.height:
                 yield piece
@@ -178,6 +182,10 @@ class StreamedTrace:
         self.accounting = total
         self.notes = tuple(notes)
 
+
+# A streamed input whose first lines (this many, or the first chunk if longer) hold no
+# record and some rejected line is refused without reading further.
+EARLY_STOP_LINES = 10_000
 
 # Below this size a trace is read whole by StreamedTrace.read (a batch of test-lab runs
 # is thousands of such files, where a thread pool per file costs more than it saves).

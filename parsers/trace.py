@@ -115,11 +115,15 @@ class ParsedTrace:
         )
 
 
-def no_records(path: str, format: str, rejects: pl.DataFrame) -> TraceReadError:
-    """The error for an input in which no line is a record of ``format``."""
+def no_records(
+    path: str, format: str, rejects: pl.DataFrame, *, within: int | None = None
+) -> TraceReadError:
+    """The error for an input in which no line is a record of ``format``; ``within``:
+    reading stopped after that many lines."""
     first = rejects.sort("line").row(0, named=True)
+    where = "in the file" if within is None else f"in the first {within:,} lines"
     return TraceReadError(
-        path, first["line"], f"no {format} record in the file (read as {format}): {first['text']!r}"
+        path, first["line"], f"no {format} record {where} (read as {format}): {first['text']!r}"
     )
 
 

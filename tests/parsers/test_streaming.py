@@ -536,3 +536,13 @@ def test_read_streams_only_files_big_enough_to_gain(write, monkeypatch):
     for got in (small, streamed):
         assert got.events.collect().equals(whole.events.collect())
         assert got.accounting == whole.accounting
+
+
+def test_a_streamed_input_without_a_record_in_its_first_lines_stops_there(write):
+    # A record follows the junk, but reading stops once 10,000 lines held none of them.
+    junk = "".join(f"no record here {i}\n" for i in range(12_000))
+    path = write("junk.txt", junk + WPP.format(cpu=0, tid=1, s=1, ms=1, n=1) + "\n")
+    with pytest.raises(TraceReadError) as stopped:
+        list(stream_trace(path, format="wpp-text", chunk_lines=1_000).pieces())
+    assert stopped.value.line == 1
+    assert "no wpp-text record in the first 10,000 lines" in str(stopped.value)
