@@ -36,6 +36,12 @@ class TraceFormat(ABC):
     def sniff(cls, head: list[str]) -> float:
         """Confidence in [0, 1] that these first lines are this format."""
 
+    @classmethod
+    def hint(cls, head: list[str]) -> str | None:
+        """When no format claims a file: what the engineer could do if it is this one
+        after all (a custom layout the sniffer cannot know), or None."""
+        return None
+
     @abstractmethod
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace: ...
 
@@ -117,7 +123,9 @@ def detect(source: _Head) -> type[TraceFormat]:
             raise TraceReadError(source.path, None, f"empty input: {reason}")
         line_no, text = first
         shown = text if len(text) <= 120 else text[:120] + "…"
+        hints = [h for cls in _FORMATS.values() if (h := cls.hint(head))]
+        also = f"; {hints[0]}" if hints else ""
         raise TraceReadError(
-            source.path, line_no, f"unrecognised trace format (tried {tried}): {shown!r}"
+            source.path, line_no, f"unrecognised trace format (tried {tried}): {shown!r}{also}"
         )
     return best[3]

@@ -72,6 +72,8 @@ def declared_prefix(head: list[str]) -> tuple[int, str] | None:
 
 
 _PREFIX_RE = DEFAULT_LAYOUT.python_prefix()
+# A time as tracefmt prints it, anywhere in a line: only to suggest --wpp-prefix.
+_STAMP = r"\b(?:\d{1,2}/\d{1,2}/\d{2,4}-|\d{4}[/-]\d{1,2}[/-]\d{1,2}[-T ])\d{1,2}:\d{2}:\d{2}\b"
 
 # The shape nearly every line of a tracefmt log with the default prefix has:
 # `[0]0004.01AC::03/14/2025-09:26:53.123 [component]message`, no stray spaces, an ASCII
@@ -105,6 +107,17 @@ class WppText(TraceFormat):
             return 1.0  # a wdflogdump: it says how its records are written
         hits = sum(1 for t in texts if _PREFIX_RE.match(t) or _UNKNOWN_RE.match(t))
         return 0.0 if hits == 0 else 0.5 + 0.5 * hits / len(texts)
+
+    @classmethod
+    def hint(cls, head: list[str]) -> str | None:
+        texts = pl.Series([t for t in head if t and t.strip()], dtype=pl.String)
+        stamped = int(texts.str.contains(_STAMP).sum())
+        if texts.len() and stamped * 2 >= texts.len():
+            return (
+                "most lines hold a WPP timestamp: if this is WPP text written with a custom "
+                "TRACE_FORMAT_PREFIX, give that prefix (--wpp-prefix)"
+            )
+        return None
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
         decoder = _Decoder(source.path, sniff_head(source), options)

@@ -227,3 +227,17 @@ def test_forced_format_skips_detection(write):
 def test_missing_file(tmp_path):
     with pytest.raises(TraceReadError, match="cannot open"):
         read_trace(tmp_path / "missing.txt")
+
+
+def test_timestamped_lines_no_format_claims_suggest_a_custom_wpp_prefix(write):
+    # tracefmt's output with TRACE_FORMAT_PREFIX=%2!s!: %!FUNC!: %8!04x!.%3!04x!: %4!s!:
+    text = "tracedrv_c258: TracedrvDispatchDeviceControl: 0af4.0c64: 07/25/2003-13:55:39.998:  IOCTL = 1\n"
+    with pytest.raises(TraceReadError) as err:
+        read_trace(write("custom.txt", text * 3))
+    assert err.value.reason.endswith(
+        "if this is WPP text written with a custom TRACE_FORMAT_PREFIX, give that prefix "
+        "(--wpp-prefix)"
+    )
+    with pytest.raises(TraceReadError) as plain:
+        read_trace(write("junk.txt", "no time in this line\n" * 3))
+    assert "--wpp-prefix" not in plain.value.reason
