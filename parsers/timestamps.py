@@ -40,12 +40,13 @@ _PARSED = "%Y-%m-%d|%H:%M:%S%.f"
 # Strict enough to tell a timestamp from text, used inside record-detection regexes.
 # Bidi marks may precede any date part (`‎09/‎20/‎2004`), in either date order.
 _B = r"[\x{200E}\x{200F}]*"
-WPP_TS_PATTERN = (
-    rf"(?:{_B}(?:\d{{1,2}}/{_B}\d{{1,2}}/{_B}(?:\d{{4}}|\d{{2}})-|\d{{4}}[/-]"
+# A date and time of day as tracefmt prints them (no FILETIME): the local forms.
+WPP_CLOCK_PATTERN = (
+    rf"{_B}(?:\d{{1,2}}/{_B}\d{{1,2}}/{_B}(?:\d{{4}}|\d{{2}})-|\d{{4}}[/-]"
     rf"{_B}\d{{1,2}}[/-]{_B}\d{{1,2}}[-T ])"
     rf"{_B}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\.\d{{1,9}})?"
-    r"|\d{15,19})"
 )
+WPP_TS_PATTERN = rf"(?:{WPP_CLOCK_PATTERN}|\d{{15,19}})"
 
 
 def check_timezone(tz: str) -> str:

@@ -23,7 +23,7 @@ from parsers.parallel import ordered_map
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
-from parsers.timestamps import YEAR, localize, wpp_timestamp
+from parsers.timestamps import WPP_CLOCK_PATTERN, YEAR, localize, wpp_timestamp
 from parsers.trace import Accounting, ParsedTrace, ParseOptions, Piece
 from parsers.wpp_prefix import DEFAULT_LAYOUT, Layout, PrefixError, layout_from_prefix
 
@@ -72,8 +72,6 @@ def declared_prefix(head: list[str]) -> tuple[int, str] | None:
 
 
 _PREFIX_RE = DEFAULT_LAYOUT.python_prefix()
-# A time as tracefmt prints it, anywhere in a line: only to suggest --wpp-prefix.
-_STAMP = r"\b(?:\d{1,2}/\d{1,2}/\d{2,4}-|\d{4}[/-]\d{1,2}[/-]\d{1,2}[-T ])\d{1,2}:\d{2}:\d{2}\b"
 
 # The shape nearly every line of a tracefmt log with the default prefix has:
 # `[0]0004.01AC::03/14/2025-09:26:53.123 [component]message`, no stray spaces, an ASCII
@@ -111,7 +109,7 @@ class WppText(TraceFormat):
     @classmethod
     def hint(cls, head: list[str]) -> str | None:
         texts = pl.Series([t for t in head if t and t.strip()], dtype=pl.String)
-        stamped = int(texts.str.contains(_STAMP).sum())
+        stamped = int(texts.str.contains(WPP_CLOCK_PATTERN).sum())
         if texts.len() and stamped * 2 >= texts.len():
             return (
                 "most lines hold a WPP timestamp: if this is WPP text written with a custom "
