@@ -187,13 +187,7 @@ def load(
 
 
 def _start(value: datetime | str | None, tz: str) -> datetime | None:
-    """A trace start as given to the API: text as ``--trace-start`` reads it, or an aware
-    datetime (a naive one is taken in ``tz``)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return parse_trace_start(value, tz)
-    return parse_trace_start(value.isoformat(), tz)
+    return None if value is None else parse_trace_start(value, tz)
 
 
 # --- audit --------------------------------------------------------------------------------

@@ -35,17 +35,16 @@ from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, truncate_text
 from parsers.source import SourceLines
+from parsers.timestamps import RELATIVE_NOTE, relative_note
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 from parsers.wpaexporter_csv import (
     NUMBER_SHAPE,
-    RELATIVE_NOTE,
     decimal_ns,
     header_labels,
     integer,
     null_if_empty,
     process_id,
     read_header,
-    relative_note,
     relative_ts,
     row_pattern,
     separator_of,

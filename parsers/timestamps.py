@@ -127,10 +127,13 @@ def relative_note(start: datetime | None) -> str:
     return f"relative time from {when} (--trace-start)"
 
 
-def parse_trace_start(text: str, tz: str = "UTC") -> datetime:
+def parse_trace_start(text: str | datetime, tz: str = "UTC") -> datetime:
     """``--trace-start``: an ISO 8601 time (in ``tz`` unless it names its offset) or a
     FILETIME, the 100 ns ticks since 1601 that tracerpt and xperf print; ValueError
-    saying what is accepted otherwise."""
+    saying what is accepted otherwise. A datetime (the Python API) is taken as it is,
+    in ``tz`` if naive."""
+    if isinstance(text, datetime):
+        return _in_zone(text, tz)
     value = text.strip()
     if value.isdigit():
         ticks = int(value)
@@ -144,6 +147,11 @@ def parse_trace_start(text: str, tz: str = "UTC") -> datetime:
             f"trace start {text!r} is neither an ISO 8601 time "
             "(2026-11-24T09:30:00.125, with or without an offset) nor a FILETIME"
         ) from None
+    return _in_zone(when, tz)
+
+
+def _in_zone(when: datetime, tz: str) -> datetime:
+    """``when`` in UTC; a naive time is read in ``tz``."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC if check_timezone(tz) == "UTC" else ZoneInfo(tz))
     return when.astimezone(UTC)

@@ -234,3 +234,10 @@ def test_trace_start_forms(text, tz, expected):
 def test_trace_start_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError, match="trace start"):
         parse_trace_start(text)
+
+
+def test_trace_start_takes_a_datetime_as_it_is_and_a_naive_one_in_the_zone():
+    aware = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    assert parse_trace_start(aware, "Europe/Berlin") == aware
+    naive = datetime(2026, 11, 24, 10, 30)
+    assert parse_trace_start(naive, "Europe/Berlin") == aware

@@ -21,7 +21,7 @@ from parsers import (
 )
 from parsers.registry import detect
 from parsers.source import read_lines
-from parsers.wpaexporter_csv import RELATIVE_NOTE
+from parsers.timestamps import RELATIVE_NOTE
 from tests.parsers.helpers import (
     ALL,
     HOSTILE_SETTINGS,
