@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from parsers import ParseOptions, read_trace, stream_trace
+from parsers.trace import Accounting
 
 from .helpers import check_trace
 
@@ -91,13 +92,7 @@ def test_netsh_convert_filtered_with_stray_spaces_and_wrapped_messages():
         "2017-08-28 13:24:29.751340400",
     ]
     trace = read_trace(path)
-    assert trace.accounting.as_dict() == {
-        "lines": 14,
-        "events": 12,
-        "continuation": 2,
-        "meta": 0,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=14, events=12, continuation=2, meta=0, rejected=0)
     events = trace.events.collect()
     assert events.get_column("line").to_list() == [1, *range(3, 13), 13]
     assert events.get_column("message").to_list()[0] == (
@@ -128,13 +123,7 @@ def test_wmitrace_logdump_of_iddcx():
         "2020-04-24 09:43:55.341000000",
     ]
     trace = read_trace(path)
-    assert trace.accounting.as_dict() == {
-        "lines": 12,
-        "events": 9,
-        "continuation": 0,
-        "meta": 3,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=12, events=9, continuation=0, meta=3, rejected=0)
     events = trace.events.collect()
     # several bracket groups: the first is the provider, the others stay in the message
     assert events.row(0, named=True)["provider"] == "cx"
@@ -160,13 +149,7 @@ def test_xperf_dumper_of_a_pmc_trace():
     ]
     trace = read_trace(path)
     assert trace.format == "xperf-dumper"
-    assert trace.accounting.as_dict() == {
-        "lines": 19,
-        "events": 8,
-        "continuation": 0,
-        "meta": 11,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=19, events=8, continuation=0, meta=11, rejected=0)
     events = trace.events.collect()
     start = events.row(6, named=True)
     assert (start["provider"], start["pid"], start["line"]) == ("P-Start", 10612, 18)
@@ -181,13 +164,7 @@ def test_wdflogdump_with_the_default_ifr_prefix():
     trace = read_trace(path)
     assert trace.format == "wpp-text"
     assert trace.notes == ("WPP prefix '%7!u!: %!FUNC! - ' as the log declares on line 4",)
-    assert trace.accounting.as_dict() == {
-        "lines": 13,
-        "events": 4,
-        "continuation": 0,
-        "meta": 9,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=13, events=4, continuation=0, meta=9, rejected=0)
     events = trace.events.collect()
     assert events.get_column("line").to_list() == [10, 11, 12, 13]
     assert set(events.get_column("event")) == {"FxPowerIdleMachine::ProcessEventLocked"}
@@ -217,13 +194,7 @@ def test_wdflogdump_of_a_custom_prefix_with_msvc_function_names():
     path = REAL / "usbip-wdflogdump-custom-prefix.txt"
     assert stamps(path) == [None] * 7
     trace = read_trace(path)
-    assert trace.accounting.as_dict() == {
-        "lines": 18,
-        "events": 7,
-        "continuation": 1,
-        "meta": 10,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=18, events=7, continuation=1, meta=10, rejected=0)
     events = trace.events.collect()
     first = events.row(0, named=True)
     assert (first["cpu"], first["tid"], first["level"], first["event"]) == (
@@ -248,13 +219,8 @@ def test_tracefmt_output_starts_with_the_header_event():
     path = REAL / "tracedrv-tracefmt-output.txt"
     assert stamps(path) == ["2003-10-23 12:27:40.173000000"] * 7
     trace = read_trace(path)
-    assert trace.accounting.as_dict() == {
-        "lines": 8,
-        "events": 7,
-        "continuation": 0,
-        "meta": 1,  # `EventTrace`: tracefmt's line for the session header
-        "rejected": 0,
-    }
+    # the one meta line is `EventTrace`, tracefmt's line for the session header
+    assert trace.accounting == Accounting(lines=8, events=7, continuation=0, meta=1, rejected=0)
     first = trace.events.collect().row(0, named=True)
     assert (first["line"], first["pid"], first["tid"], first["provider"], first["message"]) == (
         2,

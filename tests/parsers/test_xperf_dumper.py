@@ -214,14 +214,19 @@ def test_rejects_carry_reasons(write):
     ]
 
 
-def test_no_trace_start_is_a_clear_error(write):
-    lines = [
+# A dump cut after its schema lines: no OS Version row, so no Trace Start.
+HEADERLESS = "\n".join(
+    [
         "BeginHeader",
         f"{OID},  {STD}, Message",
         "EndHeader",
-        f"{OID},  100, System (4), 8, 0, , , , , hi",
+        f"{OID},  1500, System (4), 8, 0, , , , , hi",
     ]
-    path = write("cut.txt", "\n".join(lines))
+)
+
+
+def test_no_trace_start_is_a_clear_error(write):
+    path = write("cut.txt", HEADERLESS)
     with pytest.raises(TraceReadError, match="Trace Start") as err:
         read_trace(path)
     assert err.value.path == str(path)
@@ -406,13 +411,7 @@ def test_example_line_is_a_row():
 
 
 def test_a_dump_without_its_header_is_placed_by_the_given_trace_start(write):
-    lines = [
-        "BeginHeader",
-        f"{OID},  {STD}, Message",
-        "EndHeader",
-        f"{OID},  1500, System (4), 8, 0, , , , , hi",
-    ]
-    path = write("cut.txt", "\n".join(lines))
+    path = write("cut.txt", HEADERLESS)
     start = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
     trace = read_trace(path, ParseOptions(trace_start=start))
     assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
