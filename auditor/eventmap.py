@@ -467,17 +467,16 @@ class MapSet:
         return self._searches(has_event_id).per_line
 
     def _searches(self, has_event_id: bool) -> _Searches:
-        """Worked out once per map set: parsers ask for them for every chunk."""
-        cache = self._search_cache
-        if has_event_id not in cache:
-            cache[has_event_id] = _Searches.of(
-                [e for e in self.entries if e.event_id is None or has_event_id]
-            )
-        return cache[has_event_id]
+        return self._searches_by_event_id[has_event_id]
 
     @functools.cached_property
-    def _search_cache(self) -> dict[bool, _Searches]:
-        return {}
+    def _searches_by_event_id(self) -> dict[bool, _Searches]:
+        """Worked out once per map set: parsers ask for them for every chunk. Without
+        event ids, the entries that need one can never match."""
+        return {
+            has: _Searches.of([e for e in self.entries if e.event_id is None or has])
+            for has in (False, True)
+        }
 
     def classify(self, events: pl.LazyFrame) -> pl.LazyFrame:
         """Add kind / value / adapter and keep only the events some entry classifies.
