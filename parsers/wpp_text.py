@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import polars as pl
@@ -128,8 +128,7 @@ class WppText(TraceFormat):
         # (which lines wait, where seq continues) runs on this thread.
         decoder = _Decoder(lines.path, sniff_head(lines), options)
         parts = _stitch(ordered_map(decoder.split, lines))
-        for i, piece in enumerate(ordered_map(decoder.finish, parts)):
-            yield replace(piece, notes=piece.notes + decoder.notes) if i == 0 else piece
+        yield from ordered_map(decoder.finish, parts)
 
 
 @dataclass(frozen=True)
@@ -257,10 +256,10 @@ class _Decoder:
         """A part as the piece it stands for, ``seq`` counted from ``events_before``."""
         if part.body is not None:
             events = part.body.events.with_columns(pl.col("seq") + part.events_before)
-            return Piece(events, part.body.rejects, part.body.accounting)
+            return Piece(events, part.body.rejects, part.body.accounting, self.notes)
         assert part.lines is not None
         events, rejects, accounting = self.decode(part.lines, part.events_before)
-        return Piece(events.collect(), rejects, accounting)
+        return Piece(events.collect(), rejects, accounting, self.notes)
 
     def decode(
         self, frame: pl.DataFrame, events_before: int

@@ -43,6 +43,7 @@ def test_streamed_like_read_whole(path):
     events = pl.concat([p.events for p in trace.pieces()])
     assert events.equals(whole.events.collect())
     assert trace.accounting == whole.accounting
+    assert trace.notes == whole.notes  # a wdflogdump's declared prefix, streamed too
 
 
 def test_netsh_convert_in_a_viewer_with_line_numbers():
