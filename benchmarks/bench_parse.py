@@ -3,9 +3,9 @@
     python benchmarks/bench_parse.py [--mb 1000] [--repeat 3] [--keep]
 
 Generates both traces under the system temp folder (benchmarks/generate.py; deleted
-afterwards unless ``--keep``), reads each once so it sits in the page cache, then runs
-each command as a separate process, K times interleaved, keeping the best wall time and
-the peak RSS:
+afterwards unless ``--keep``), then runs each command as a separate process, K times
+interleaved, each run right after a read of the trace so it sits in the page cache,
+keeping the best wall time and the peak RSS:
 
   (a) baseline: ``pl.read_lines(PATH)`` and its height (polars reading the file as lines)
   (b) baseline: ``pl.scan_lines(PATH)`` counted (streamed, nothing kept: for information)
@@ -91,9 +91,11 @@ def commands(python: str, trace: Path, out: Path) -> list[Command]:
 
 
 def measure(trace: Path, cmds: list[Command], repeat: int, workdir: Path) -> None:
-    warm(trace)
     for _ in range(repeat):
         for cmd in cmds:
+            # Read again before every run: this machine's page cache is sometimes
+            # reclaimed between runs, and a run that reads from disk measures the disk.
+            warm(trace)
             wall, rss, code, tail = run_measured(cmd.argv, workdir)
             if code not in cmd.ok_codes:
                 raise SystemExit(f"{cmd.shown} failed ({code}):\n{tail}")
@@ -116,7 +118,8 @@ def report(
         "Traces from `benchmarks/generate.py` (seed 1): WPP text with the default prefix "
         "(about 3 % wrapped continuation lines) and a tracerpt CSV with padded columns and "
         "quoted User Data. Each command is a separate process, run "
-        f"{args.repeat} times interleaved after one warm-up read of the file (page cache); "
+        f"{args.repeat} times interleaved, each right after a read of the file (so it is in "
+        "the page cache); "
         "best wall time, peak RSS (max resident set size of the whole process) over the runs.",
         "",
     ]
