@@ -373,6 +373,8 @@ def parse(
                 f"{jumps.largest_ns / 1e9:g} s at {jumps.count} event(s), first at line "
                 f"{jumps.first_line}[/]"
             )
+        for note in trace.notes:
+            err.print(f"{escape(trace.path)}: {escape(note)}")
         acc = trace.accounting
         err.print(
             f"{trace.path}: {trace.format}, {acc.lines:,} lines = {acc.events:,} events + "

@@ -35,6 +35,14 @@ UNKNOWN = (
     r"\s*\(No Format Information found\)\.?\s*$"
 )
 _UNKNOWN_RE = re.compile(UNKNOWN.replace("(?<", "(?P<"))
+# The same at the start of a message that may go on with wrapped lines, or follow a prefix.
+UNKNOWN_MESSAGE = UNKNOWN.removesuffix(r"\s*$") + r"[ \t\r]*(?:\n|$)"
+
+# tracefmt's closing report: events the session dropped are missing from the output.
+_PROCESSING_COMPLETED = (
+    r"^\s*Processing completed +Buffers: \d+, Events: \d+, EventsLost: (?<lost>\d+)"
+)
+
 
 META = (
     r"^\s*$"
@@ -54,10 +62,41 @@ META = (
     r"|^\s*There are \d+ log entries\s*$"
     r"|^\s*-{2,}\s*(?:start|end) of log\s*-{2,}\s*$"
     r"|^\s*(?:\d+: )?kd> "
+    # tracefmt's console report, pasted with the output it wrote (the WDK's "Example 9")
+    r"|^\s*Setting (?:log file to: |RealTime mode for )"
+    r"|^\s*Getting guids from "
+    r"|^\s*Searching for (?:matching PDB to |TMF files on path: )"
+    r"|^\s*Current Symbol Search Path = "
+    r"|^\s*Extracting TMF files out of found PDB files\s*$"
+    r"|^\s*DBGHELP: "
+    r"|^\s*tracefmt : \w+ [A-Z]+\d+: "
+    r"|^\s*Examining .+ for message formats, +\d+ found\.\s*$"
+    r"|^\s*Logfile .+:\s*$"
+    r"|^\s+(?:OS version|Start Time|End Time|Timezone is|BufferSize|Maximum File Size"
+    r"|Buffers +Written|Logger Mode Settings|ProcessorCount)\s"
+    r"|^\s*\S+ :: +\d+: Filled= *\d+, Lost= *\d+ TotalLost= *\d+\s*$"
+    r"|^\s*Event (?:traces|Summary) dumped to "
+    r"|" + _PROCESSING_COMPLETED
 )
 
 # !wdfkd.wdflogdump names the prefix its records are written with.
 _DECLARES_PREFIX = "Trace format prefix is:"
+
+
+def lost_events(meta: pl.DataFrame) -> tuple[str, ...]:
+    """A note for each tracefmt report of lost events among these meta lines.
+
+    A lifecycle event the session dropped looks exactly like one the driver never
+    logged, so findings from such a trace deserve a second look.
+    """
+    reports = meta.select(
+        pl.col("line"), pl.col("text").str.extract(_PROCESSING_COMPLETED, 1).alias("lost")
+    ).filter(pl.col("lost").is_not_null() & (pl.col("lost").str.strip_chars_start("0") != ""))
+    return tuple(
+        f"tracefmt reports {int(lost):,} events lost on line {line}: a missing lifecycle "
+        "event may have been dropped by the session, not the driver"
+        for line, lost in reports.iter_rows()
+    )
 
 
 def declared_prefix(head: list[str]) -> tuple[int, str] | None:
@@ -83,6 +122,9 @@ FAST_SHAPE = (
     r"\d{2}/\d{2}/" + YEAR + r"-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \[[\x20-\x5C\x5E-\x7E]*\]"
 )
 _FAST_TS_FORMAT = "%m/%d/%Y-%H:%M:%S%.f"
+# Spaces and tabs around a component name or message (`[Operational ] Spooling job 2. `)
+# are layout, not content: a map written for `Operational` or `^Spooling` must match.
+_PADDING = " \t"
 
 
 @register
@@ -119,8 +161,10 @@ class WppText(TraceFormat):
 
     def parse(self, source: SourceLines, options: ParseOptions) -> ParsedTrace:
         decoder = _Decoder(source.path, sniff_head(source), options)
-        events, rejects, accounting = decoder.decode(source.lines, 0)
-        return ParsedTrace.build(source, self.name, events, rejects, accounting, decoder.notes)
+        events, rejects, accounting, notes = decoder.decode(source.lines, 0)
+        return ParsedTrace.build(
+            source, self.name, events, rejects, accounting, decoder.notes + notes
+        )
 
     def stream(self, lines: LineStream, options: ParseOptions) -> Iterator[Piece]:
         # Two ordered stages on the worker threads: cutting and decoding each chunk, then
@@ -248,27 +292,31 @@ class _Decoder:
         if not at.len():
             return _Block(chunk, None, None)
         first, last = int(at[0]), int(at[-1])
-        events, rejects, accounting = self._decode_lines(lines.slice(first, last - first))
-        body = Piece(events.collect(), rejects, accounting)
+        events, rejects, accounting, notes = self._decode_lines(lines.slice(first, last - first))
+        body = Piece(events.collect(), rejects, accounting, notes)
         return _Block(chunk.slice(0, first), body, chunk.slice(last))
 
     def finish(self, part: _Part) -> Piece:
         """A part as the piece it stands for, ``seq`` counted from ``events_before``."""
         if part.body is not None:
             events = part.body.events.with_columns(pl.col("seq") + part.events_before)
-            return Piece(events, part.body.rejects, part.body.accounting, self.notes)
+            body = part.body
+            return Piece(events, body.rejects, body.accounting, self.notes + body.notes)
         assert part.lines is not None
-        events, rejects, accounting = self.decode(part.lines, part.events_before)
-        return Piece(events.collect(), rejects, accounting, self.notes)
+        events, rejects, accounting, notes = self.decode(part.lines, part.events_before)
+        return Piece(events.collect(), rejects, accounting, self.notes + notes)
 
     def decode(
         self, frame: pl.DataFrame, events_before: int
-    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
+    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting, tuple[str, ...]]:
         """Decode a complete run of lines (no event in it continues past its end)."""
         return self._decode_lines(self.classify(frame, events_before))
 
-    def _decode_lines(self, lines: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting]:
-        """Decode classified lines (their ``group`` says where ``seq`` continues)."""
+    def _decode_lines(
+        self, lines: pl.DataFrame
+    ) -> tuple[pl.LazyFrame, pl.DataFrame, Accounting, tuple[str, ...]]:
+        """Decode classified lines (their ``group`` says where ``seq`` continues), with
+        the notes their meta lines call for."""
         other = lines.filter(~pl.col("is_event")).with_columns(
             pl.col("text").str.contains(META).alias("is_meta")
         )
@@ -327,7 +375,8 @@ class _Decoder:
             meta=int(other.get_column("is_meta").sum()),
             rejected=rejected.height,
         )
-        return conform(self._decode_events(events)), rejects, accounting
+        notes = lost_events(other.filter(pl.col("is_meta")))
+        return conform(self._decode_events(events)), rejects, accounting, notes
 
     def _decode_events(self, events: pl.DataFrame) -> pl.LazyFrame:
         """The canonical columns of event records, in source order."""
@@ -347,7 +396,7 @@ class _Decoder:
         # `[0` | `0004.01AC::03/14/2025-09:26:53.123 [component` | message, then the middle
         # part split further: a few literal splits, each one cheap pass.
         parts, middle, head, ids = (pl.col(n) for n in ("__parts", "__middle", "__head", "__ids"))
-        message = parts.struct.field("field_2")
+        message = parts.struct.field("field_2").str.strip_chars(_PADDING)
         return (
             events.with_columns(pl.col("text").str.splitn("]", 3).alias("__parts"))
             .with_columns(parts.struct.field("field_1").str.splitn(" [", 2).alias("__middle"))
@@ -363,7 +412,7 @@ class _Decoder:
                     ),
                     self.options.tz,
                 ).alias("ts"),
-                middle.struct.field("field_1").alias("provider"),
+                middle.struct.field("field_1").str.strip_chars(_PADDING).alias("provider"),
                 message.str.extract(FUNCTION, 1).alias("event"),
                 pl.lit(None, dtype=pl.String).alias("level"),
                 ids.struct.field("field_0").str.to_integer(base=16, strict=False).alias("pid"),
@@ -387,17 +436,17 @@ class _Decoder:
                 return fields.struct.field(name)
             return pl.lit(None, dtype=pl.String)
 
-        message = pl.coalesce(field("message"), pl.col("text"))
+        message = pl.coalesce(field("message"), pl.col("text")).str.strip_chars(_PADDING)
         event = field("func") if "func" in layout.groups else message.str.extract(FUNCTION, 1)
+        provider = field("provider").str.strip_chars(_PADDING)
         return events.with_columns(
             pl.col("text").str.extract_groups(layout.record).alias("__record"),
-            pl.col("text").str.extract(UNKNOWN, 1).alias("__guid"),
         ).select(
             pl.lit(self.path).alias("trace"),
             (pl.col("group") - 1).alias("seq"),
             pl.col("line"),
             wpp_timestamp(field("ts"), self.options.tz).alias("ts"),
-            pl.coalesce(field("provider"), pl.col("__guid")).alias("provider"),
+            pl.coalesce(provider, message.str.extract(UNKNOWN_MESSAGE, 1)).alias("provider"),
             event.alias("event"),
             field("level").alias("level"),
             field("pid").str.to_integer(base=16, strict=False).alias("pid"),

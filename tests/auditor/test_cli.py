@@ -299,3 +299,15 @@ def test_trace_start_places_a_perfview_export(tmp_path):
     bad = run("parse", perfview, "-o", tmp_path / "e.parquet", "--trace-start", "yesterday")
     assert bad.returncode == 2
     assert "--trace-start: trace start 'yesterday' is neither an ISO 8601 time" in bad.stderr
+
+
+def test_parse_prints_the_notes_on_each_trace(tmp_path):
+    trace = tmp_path / "t.txt"
+    trace.write_text(
+        "Processing completed   Buffers: 2, Events: 9, EventsLost: 3 :: Format Errors: 0\n"
+        + VIOLATING,
+        encoding="utf-8",
+    )
+    proc = run("parse", trace, "-o", tmp_path / "events.parquet")
+    assert proc.returncode == 0, proc.stderr
+    assert "tracefmt reports 3 events lost on line 1" in " ".join(proc.stderr.split())

@@ -267,3 +267,19 @@ def test_tracefmt_output_with_a_custom_prefix():
         "Hello, 2 Hi",
         "Hello, 3 Hi",
     ]
+
+
+def test_tracefmt_console_report_pasted_before_its_output():
+    # Source: https://learn.microsoft.com/windows-hardware/drivers/devtest/example-9--creating-a-tmf-file
+    # (the console report of `tracefmt ... -v`, then the output file it wrote)
+    path = REAL / "tracedrv-tracefmt-console.txt"
+    assert (
+        stamps(path)
+        == ["2005-06-10 14:25:43.968000000"] * 6 + ["2005-06-10 14:25:45.539000000"] * 6
+    )
+    trace = read_trace(path)
+    # 27 lines of report (the per-buffer `Filled=` line among them), `EventTrace`
+    assert trace.accounting == Accounting(lines=40, events=12, continuation=0, meta=28, rejected=0)
+    assert trace.notes == ()  # "EventsLost: 0"
+    first = trace.events.collect().row(0, named=True)
+    assert (first["line"], first["provider"], first["message"]) == (29, "tracedrv", "IOCTL = 1")

@@ -546,3 +546,16 @@ def test_a_streamed_input_without_a_record_in_its_first_lines_stops_there(write)
         list(stream_trace(path, format="wpp-text", chunk_lines=1_000).pieces())
     assert stopped.value.line == 1
     assert "no wpp-text record in the first 10,000 lines" in str(stopped.value)
+
+
+def test_a_report_of_lost_events_is_noted_when_streamed(tmp_path):
+    line = "[0]0338.0E40::06/10/2005-14:25:43.968 [tracedrv]IOCTL = 1\n"
+    report = "Processing completed   Buffers: 9, Events: 80, EventsLost: 12 :: Format Errors: 0\n"
+    path = tmp_path / "t.txt"
+    path.write_text(line * 5 + report + line * 5, encoding="utf-8")
+    trace = stream_trace(path, chunk_lines=4)
+    assert sum(p.events.height for p in trace.pieces()) == 10
+    assert trace.notes == (
+        "tracefmt reports 12 events lost on line 6: a missing lifecycle event may have been "
+        "dropped by the session, not the driver",
+    )

@@ -87,8 +87,56 @@ def test_provider_name_with_dashes_and_no_provider_at_all(write):
         "20d1c4d45820 (No Format Information found).\n"
     )
     _, events = parse(write, text)
-    assert events.get_column("provider").to_list() == ["Microsoft-Windows-WLAN-AutoConfig", None]
+    # a prefix without a component: the message's GUID names the provider, as it does
+    # for an Unknown line without a prefix
+    assert events.get_column("provider").to_list() == [
+        "Microsoft-Windows-WLAN-AutoConfig",
+        "c1cbcc0f-8890-ecb9-5236-20d1c4d45820",
+    ]
     assert events.get_column("message").to_list()[1].startswith("Unknown( 58): GUID=")
+
+
+@pytest.mark.parametrize("prefix", ["", "[1]0004.0054::00/00/0000-00:00:00.000 "])
+def test_an_unknown_event_keeps_its_guid_when_a_line_continues_it(write, prefix):
+    # The WDK's TMF page shows `...` under such lines; a wrapped line is joined the same way.
+    unknown = (
+        "Unknown( 11): GUID=37753236-c81f-505e-d40a-128d3bb2b5ff (No Format Information found)."
+    )
+    trace, events = parse(write, f"{prefix}{unknown}\n{prefix}{unknown}\n...\n")
+    assert trace.accounting.continuation == 1
+    assert events.get_column("provider").to_list() == ["37753236-c81f-505e-d40a-128d3bb2b5ff"] * 2
+    assert events.get_column("message").to_list() == [unknown, unknown + "\n..."]
+
+
+def test_padding_around_the_component_and_the_message_is_dropped(write):
+    # Print Spooler WPP output: `[Operational ]`, a space after `]`, trailing spaces.
+    text = (
+        "[0]0998.1C14::02/28/20-17:19:47.9250955 [Operational ] Spooling job 2.  \n"
+        "[0] 0998.099C::02/28/20-17:17:41.5222537 [SPOOLSV] splctrlh_c65 Control request \n"
+        + LINE
+        + "\n"
+    )
+    _, events = parse(write, text)
+    assert events.select("provider", "message").rows() == [
+        ("Operational", "Spooling job 2."),
+        ("SPOOLSV", "splctrlh_c65 Control request"),
+        ("tracedrv", "Hello, 1 Hi"),
+    ]
+
+
+def test_tracefmt_reports_of_lost_events_become_notes(write):
+    text = (
+        "Processing completed   Buffers: 3, Events: 10, EventsLost: 0 :: Format Errors: 0\n"
+        + LINE
+        + "\n"
+        + "Processing completed   Buffers: 9, Events: 80, EventsLost: 1234 :: Format Errors: 0\n"
+    )
+    trace, _ = parse(write, text)
+    assert trace.accounting.meta == 2
+    assert trace.notes == (
+        "tracefmt reports 1,234 events lost on line 3: a missing lifecycle event may have "
+        "been dropped by the session, not the driver",
+    )
 
 
 def test_continuation_lines_join_the_previous_message(write):
