@@ -40,7 +40,7 @@ UNKNOWN_MESSAGE = UNKNOWN.removesuffix(r"\s*$") + r"[ \t\r]*(?:\n|$)"
 
 # tracefmt's closing report: events the session dropped are missing from the output.
 _PROCESSING_COMPLETED = (
-    r"^\s*Processing completed +Buffers: \d+, Events: \d+, EventsLost: (?<lost>\d+)"
+    r"^\s*Processing completed +Buffers: \d+, Events: \d+, EventsLost: (?<lost>\d{1,19})"
 )
 
 
@@ -72,8 +72,10 @@ META = (
     r"|^\s*tracefmt : \w+ [A-Z]+\d+: "
     r"|^\s*Examining .+ for message formats, +\d+ found\.\s*$"
     r"|^\s*Logfile .+:\s*$"
+    # the log's header fields, each value in a column of its own (tabs or 2+ spaces)
     r"|^\s+(?:OS version|Start Time|End Time|Timezone is|BufferSize|Maximum File Size"
-    r"|Buffers +Written|Logger Mode Settings|ProcessorCount)\s"
+    r"|Buffers +Written|ProcessorCount)(?:\t|[ \t]{2,})\S"
+    r"|^\s+Logger Mode Settings\s+\("
     r"|^\s*\S+ :: +\d+: Filled= *\d+, Lost= *\d+ TotalLost= *\d+\s*$"
     r"|^\s*Event (?:traces|Summary) dumped to "
     r"|" + _PROCESSING_COMPLETED
@@ -122,6 +124,8 @@ FAST_SHAPE = (
     r"\d{2}/\d{2}/" + YEAR + r"-\d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \[[\x20-\x5C\x5E-\x7E]*\]"
 )
 _FAST_TS_FORMAT = "%m/%d/%Y-%H:%M:%S%.f"
+# What `%!LEVEL!` prints: the name of a TRACE_LEVEL_* constant of evntrace.h.
+_LEVEL_NAME = r"\bTRACE_LEVEL_(?:NONE|CRITICAL|FATAL|ERROR|WARNING|INFORMATION|VERBOSE)\b"
 # Spaces and tabs around a component name or message (`[Operational ] Spooling job 2. `)
 # are layout, not content: a map written for `Operational` or `^Spooling` must match.
 _PADDING = " \t"
@@ -151,11 +155,13 @@ class WppText(TraceFormat):
     @classmethod
     def hint(cls, head: list[str]) -> str | None:
         texts = pl.Series([t for t in head if t and t.strip()], dtype=pl.String)
-        stamped = int(texts.str.contains(WPP_CLOCK_PATTERN).sum())
-        if texts.len() and stamped * 2 >= texts.len():
+        # A prefix need not hold a time (`[%9]%3!04x! %!LEVEL! %!FUNC!:`), but then it
+        # usually holds the level's name.
+        wpp_like = texts.str.contains(WPP_CLOCK_PATTERN) | texts.str.contains(_LEVEL_NAME)
+        if texts.len() and int(wpp_like.sum()) * 2 >= texts.len():
             return (
-                "most lines hold a WPP timestamp: if this is WPP text written with a custom "
-                "TRACE_FORMAT_PREFIX, give that prefix (--wpp-prefix)"
+                "most lines hold a WPP timestamp or level name: if this is WPP text written "
+                "with a custom TRACE_FORMAT_PREFIX, give that prefix (--wpp-prefix)"
             )
         return None
 

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from parsers import TraceReadError, formats, read_trace, stream_trace
+from parsers import ParseOptions, TraceReadError, formats, read_trace, stream_trace
 from parsers.registry import SNIFF_CHARS, SNIFF_LINES, TraceFormat, detect, get, register
 from parsers.source import read_lines
 from parsers.tracerpt_csv import TracerptCsv
@@ -241,3 +241,22 @@ def test_timestamped_lines_no_format_claims_suggest_a_custom_wpp_prefix(write):
     with pytest.raises(TraceReadError) as plain:
         read_trace(write("junk.txt", "no time in this line\n" * 3))
     assert "--wpp-prefix" not in plain.value.reason
+
+
+def test_lines_naming_a_wpp_level_suggest_a_custom_wpp_prefix(write):
+    # tracefmt's output with TRACE_FORMAT_PREFIX=[%9]%3!04x! %!LEVEL! %!FUNC!: (no time),
+    # from usbip-win2 issue #20
+    text = (
+        "[0]0a10 TRACE_LEVEL_VERBOSE vdev_create:ba07eb90 HCI_USB2, VDEV_VPDO\n"
+        "[0]0a10 TRACE_LEVEL_INFORMATION plugin_vpdo:Connected to domain.com:16125\n"
+    )
+    with pytest.raises(TraceReadError) as err:
+        read_trace(write("level.txt", text * 2))
+    assert err.value.reason.endswith("give that prefix (--wpp-prefix)")
+    trace = read_trace(
+        write("level.txt", text * 2), ParseOptions(wpp_prefix="[%9]%3!04x! %!LEVEL! %!FUNC!:")
+    )
+    assert trace.events.collect().select("level", "event").rows()[:2] == [
+        ("TRACE_LEVEL_VERBOSE", "vdev_create"),
+        ("TRACE_LEVEL_INFORMATION", "plugin_vpdo"),
+    ]

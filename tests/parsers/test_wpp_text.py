@@ -404,3 +404,48 @@ def test_wmitrace_logdump_progress_lines_are_meta(write):
         "rejected": 0,
     }
     assert events.get_column("message").to_list() == ['{"messageState": 0}']
+
+
+def test_tracefmt_console_report_is_meta_but_a_wrapped_field_dump_is_not(write):
+    # The report as another service's docs print it (one leading space, `(null)` path,
+    # `Not set (...)`), then a record whose wrapped lines look like report fields but
+    # lack the report's column layout: they stay with their record.
+    text = (
+        "Setting log file to: D:\\Trace\\dtctrace.log\n"
+        "Examining D:\\Trace\\msdtctr.mof for message formats,  8 found.\n"
+        "Searching for TMF files on path: (null)\n"
+        "Logfile D:\\Trace\\dtctrace.log:\n"
+        " OS version    10.0.14393  (Currently running on 6.2.9200)\n"
+        " Start Time    2026-11-24-10:00:00.000\n"
+        "\tTimezone is\t@tzres.dll,-932 (Bias is 0mins)\n"
+        " Buffers  Written      Not set (Logger may not have been stopped).\n"
+        " Logger Mode Settings (11000002) ( circular paged\n"
+        " ProcessorCount         1\n"
+        "Processing completed   Buffers: 1, Events: 3, EventsLost: 0 :: Format Errors: 0\n"
+        + LINE
+        + "\n"
+        + " Start Time: 5\n"
+        + "  BufferSize=4096\n"
+    )
+    trace, events = parse(write, text)
+    assert trace.accounting.as_dict() == {
+        "lines": 14,
+        "events": 1,
+        "continuation": 2,
+        "meta": 11,
+        "rejected": 0,
+    }
+    assert events.get_column("message").to_list() == [
+        "Hello, 1 Hi\n Start Time: 5\n  BufferSize=4096"
+    ]
+    assert trace.notes == ()
+
+
+def test_a_lost_count_too_long_for_a_number_is_read_in_part(write):
+    # Hostile input must not reach int() with thousands of digits.
+    text = "Processing completed   Buffers: 1, Events: 1, EventsLost: " + "9" * 5000 + "\n" + LINE
+    trace, _ = parse(write, text)
+    assert trace.notes == (
+        "tracefmt reports 9,999,999,999,999,999,999 events lost on line 1: a missing "
+        "lifecycle event may have been dropped by the session, not the driver",
+    )
