@@ -7,13 +7,15 @@ input does not stop the others from being audited; it only decides the exit code
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import traceback
+from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +23,9 @@ from rich.markup import escape
 
 from auditor.problems import ConfigError
 from auditor.report.atomic import atomic_path, write_text_atomic
+
+if TYPE_CHECKING:
+    from parsers.sink import Progress
 
 app = typer.Typer(
     name="trace-audit",
@@ -386,7 +391,7 @@ def parse(
 
     ipc = suffix != ".parquet"
     reject_path = output.with_name(f"{output.stem}.rejects{output.suffix}")
-    with atomic_path(output) as tmp:
+    with atomic_path(output) as tmp, _parse_progress() as progress:
         written = write_events(
             traces,
             tmp,
@@ -394,6 +399,7 @@ def parse(
             done=done,
             failed=failed,
             transform=event_maps.classify if event_maps is not None else None,
+            progress=progress,
         )
     with atomic_path(reject_path) as tmp:
         if ipc:
@@ -406,6 +412,18 @@ def parse(
         f"rejected lines to {reject_path}"
     )
     raise typer.Exit(EXIT_USAGE if written.failed else EXIT_OK)
+
+
+@contextlib.contextmanager
+def _parse_progress() -> Iterator[Progress | None]:
+    """On a terminal, a status line naming the trace being read and how far it got."""
+    from auditor.report.terminal import interactive
+
+    if not interactive():
+        yield None
+        return
+    with err.status("parsing…") as status:
+        yield lambda trace, lines: status.update(f"parsing {escape(trace.path)}: {lines:,} lines")
 
 
 @app.command()

@@ -28,6 +28,8 @@ PARQUET_COMPRESSION = "zstd"
 
 # A query applied to each trace's events on their way to the file.
 Transform = Callable[[pl.LazyFrame], pl.LazyFrame]
+# Told of a trace being written and how many of its lines have been read so far.
+Progress = Callable[[StreamedTrace, int], None]
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,15 @@ def write_events(
     done: Callable[[StreamedTrace, ClockJumps], None] = lambda trace, jumps: None,
     failed: Callable[[TraceReadError], None] = lambda error: None,
     transform: Transform | None = None,
+    progress: Progress | None = None,
 ) -> Written:
     """Write every readable trace's events to ``events_path``, in trace order.
 
     ``done`` is told of each trace written (its accounting is complete then), ``failed`` of
     each that could not be read; the others are still written. ``transform`` (e.g. the
     maps' classification) is applied to the events on their way out, and
-    ``Written.events`` counts the rows written.
+    ``Written.events`` counts the rows written. ``progress`` hears of each chunk read,
+    from the thread that reads it: a 10 GB trace takes a while.
     """
     rejects: list[pl.DataFrame] = []
     parts: list[Path] = []
@@ -61,7 +65,7 @@ def write_events(
         for i, trace in enumerate(traces):
             part = work / f"{i}.part"
             try:
-                jumps, count = _write_one(trace, part, ipc, transform)
+                jumps, count = _write_one(trace, part, ipc, transform, progress)
             except TraceReadError as exc:
                 part.unlink(missing_ok=True)
                 n_failed += 1
@@ -80,10 +84,14 @@ def write_events(
 
 
 def _write_one(
-    trace: StreamedTrace, part: Path, ipc: bool, transform: Transform | None
+    trace: StreamedTrace,
+    part: Path,
+    ipc: bool,
+    transform: Transform | None,
+    progress: Progress | None,
 ) -> tuple[ClockJumps, int]:
     while True:
-        counted = _Counted(trace, transform)
+        counted = _Counted(trace, transform, progress)
         try:
             _sink(register_io_source(counted.batches, schema=counted.schema), part, ipc)
         except StreamRestart:
@@ -100,9 +108,13 @@ TRANSFORM_BATCH_ROWS = 50_000
 class _Counted:
     """A trace's event pieces as polars batches, with the clock-jump check and a count."""
 
-    def __init__(self, trace: StreamedTrace, transform: Transform | None) -> None:
+    def __init__(
+        self, trace: StreamedTrace, transform: Transform | None, progress: Progress | None
+    ) -> None:
         self.trace = trace
         self.transform = transform
+        self.progress = progress
+        self.lines = 0
         self.jumps = ClockJumpTracker()
         self.events = 0
         empty = pl.LazyFrame(schema=EVENT_SCHEMA)
@@ -122,6 +134,9 @@ class _Counted:
     def _decoded(self) -> Iterator[pl.DataFrame]:
         for piece in self.trace.pieces():
             self.jumps.update(piece.events)
+            if self.progress is not None:
+                self.lines += piece.accounting.lines
+                self.progress(self.trace, self.lines)
             yield piece.events
 
     def _batched(self) -> Iterator[pl.DataFrame]:

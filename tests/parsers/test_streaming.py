@@ -292,6 +292,21 @@ def test_write_events_matches_read_trace_for_several_traces(write, tmp_path):
     assert [f.path for f in failures] == [str(paths[2])] * 2
 
 
+def test_write_events_reports_progress_through_each_trace(write, tmp_path):
+    paths = [
+        write("a.txt", wpp_trace(random.Random(1), 30)),
+        write("b.csv", csv_trace(random.Random(2), 30)),
+    ]
+    heard: list[tuple[str, int]] = []
+    traces = [stream_trace(p, chunk_lines=4) for p in paths]
+    write_events(traces, tmp_path / "out.parquet", progress=lambda t, n: heard.append((t.path, n)))
+    for trace in traces:
+        counts = [n for path, n in heard if path == trace.path]
+        assert len(counts) > 3  # one report per chunk, not one per trace
+        assert counts == sorted(counts) and counts[-1] <= trace.accounting.lines
+        assert counts[-1] > trace.accounting.lines - 4  # at most the last chunk unheard
+
+
 # --- the fast paths against the general record regexes ------------------------------------
 def _wpp_both(lines: list[str], tz: str = "UTC") -> tuple[pl.DataFrame, pl.DataFrame]:
     decoder = WppDecoder("t", [], ParseOptions(tz=tz))
