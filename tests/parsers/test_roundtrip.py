@@ -98,32 +98,57 @@ def render_wpp(ev: WppEvent, line_no: int) -> str:
     return f"[{ev.cpu}]{ev.pid:04X}.{ev.tid:04X}::{ev.stamp} [{ev.provider}]{body}"
 
 
+# tracefmt's console report as a paste puts it before the output (the WDK's Example 9):
+# every line of it is a meta line.
+TRACEFMT_REPORT = [
+    "Setting log file to: d:\\tracedrv\\tracedrv.etl",
+    "Examining C:\\tools\\default.tmf for message formats,  3 found.",
+    "Searching for TMF files on path: d:\\tracedrv\\tmfs",
+    "Logfile d:\\tracedrv\\tracedrv.etl:",
+    "        OS version              5.1.2600  (Currently running on 5.1.2600)",
+    "        Start Time              2005-06-10-14:25:30.827",
+    "        BufferSize              8192 B",
+    "        Logger Mode Settings    (0) Logfile Mode is not set",
+    "06/10/2005-21:25:45.539 ::        1: Filled=     696, Lost=  0 TotalLost= 0",
+    "",
+    "Processing completed   Buffers: 1, Events: 13, EventsLost: 0 :: Format Errors: 0, Unknowns: 0",
+    "Event traces dumped to d:\\tracedrv\\tracedrv1.txt",
+    "EventTrace",
+]
+
+
 @SETTINGS
-@given(events=st.lists(wpp_events(), min_size=1, max_size=12), crlf=st.booleans())
-def test_wpp_text_roundtrip(workdir, events, crlf):
-    lines = [render_wpp(ev, i + 1) for i, ev in enumerate(events)]
+@given(
+    events=st.lists(wpp_events(), min_size=1, max_size=12),
+    crlf=st.booleans(),
+    report=st.booleans(),
+)
+def test_wpp_text_roundtrip(workdir, events, crlf, report):
+    before = TRACEFMT_REPORT if report else []
+    lines = before + [render_wpp(ev, len(before) + i + 1) for i, ev in enumerate(events)]
     path = workdir / "roundtrip.csv"  # content decides the format, not the name
     path.write_bytes(("\r\n" if crlf else "\n").join(lines).encode("utf-8"))
     trace = read_trace(path)
     assert trace.format == "wpp-text"
     assert trace.rejects.height == 0
     assert trace.accounting.as_dict() == {
-        "lines": len(events),
+        "lines": len(lines),
         "events": len(events),
         "continuation": 0,
-        "meta": 0,
+        "meta": len(before),
         "rejected": 0,
     }
     got = trace.events.collect().with_columns(pl.col("ts").dt.epoch("ns"))
     expected = []
     for i, ev in enumerate(events):
-        body = ev.message if ev.function is None else f"!{ev.function}[{i + 1}]!{ev.message}"
+        line = len(before) + i + 1
+        body = ev.message if ev.function is None else f"!{ev.function}[{line}]!{ev.message}"
         body = body.strip(" \t")  # padding around the component and message is layout
         match = _FUNCTION_RE.match(body)
         expected.append(
             (
                 i,
-                i + 1,
+                line,
                 ev.ts,
                 ev.provider.strip(" \t"),
                 match and match.group("func"),
