@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
+from parsers.trace import Accounting
 from parsers.wpp_text import WppText
 
 LINE = "[0]0C40.0C3C::09/20/2004-14:41:31.625 [tracedrv]Hello, 1 Hi"
@@ -428,13 +429,7 @@ def test_tracefmt_console_report_is_meta_but_a_wrapped_field_dump_is_not(write):
         + "  BufferSize=4096\n"
     )
     trace, events = parse(write, text)
-    assert trace.accounting.as_dict() == {
-        "lines": 14,
-        "events": 1,
-        "continuation": 2,
-        "meta": 11,
-        "rejected": 0,
-    }
+    assert trace.accounting == Accounting(lines=14, events=1, continuation=2, meta=11, rejected=0)
     assert events.get_column("message").to_list() == [
         "Hello, 1 Hi\n Start Time: 5\n  BufferSize=4096"
     ]
