@@ -29,7 +29,7 @@ from auditor.ruleset import Resolver, Rule, RuleSet, Severity
 from auditor.vocabulary import Kind
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, ParseOptions, read_trace
 from parsers.source import read_lines
-from parsers.timestamps import check_timezone, parse_trace_start
+from parsers.timestamps import TraceStart, check_timezone, parse_trace_start
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -186,7 +186,7 @@ def load(
     return Loaded(events.collect(), rejected, accounting)
 
 
-def _start(value: datetime | str | None, tz: str) -> datetime | None:
+def _start(value: datetime | str | None, tz: str) -> TraceStart | None:
     return None if value is None else parse_trace_start(value, tz)
 
 

@@ -12,7 +12,6 @@ import io
 import sys
 import traceback
 from collections.abc import Iterator
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,6 +25,7 @@ from auditor.report.atomic import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:
     from parsers.sink import Progress
+    from parsers.timestamps import TraceStart
 
 app = typer.Typer(
     name="trace-audit",
@@ -89,7 +89,7 @@ def _check_tz(tz: str) -> str:
         raise Abort(f"--tz: {exc}") from None
 
 
-def _trace_start(text: str | None, tz: str) -> datetime | None:
+def _trace_start(text: str | None, tz: str) -> TraceStart | None:
     from parsers.timestamps import parse_trace_start
 
     if text is None:

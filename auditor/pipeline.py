@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +17,7 @@ from auditor.suppressions import Suppression, Suppressions, empty_suppressed, lo
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace, stream_trace
 from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
+from parsers.timestamps import TraceStart
 from parsers.trace import RecordFilter
 
 LIFECYCLE_SCHEMA = {**EVENT_SCHEMA, **CLASSIFIED_COLUMNS}
@@ -75,7 +75,7 @@ class Auditor:
     clock_jump_ns: int = DEFAULT_THRESHOLD_NS
     suppressions: Suppressions = field(default_factory=Suppressions)
     # where PerfView and wpaexporter times (relative to the trace start) begin
-    trace_start: datetime | None = None
+    trace_start: TraceStart | None = None
 
     @classmethod
     def load(
@@ -89,7 +89,7 @@ class Auditor:
         wpp_prefix: str | None = None,
         clock_jump_ns: int = DEFAULT_THRESHOLD_NS,
         suppress_paths: Iterable[str | Path] = (),
-        trace_start: datetime | None = None,
+        trace_start: TraceStart | None = None,
     ) -> Auditor:
         maps = MapSet.load(list(map_paths))
         loaded = load_rules(rule_paths, kinds=maps.kinds)

@@ -6,6 +6,7 @@ user's ``--tz``; FILETIME values are UTC by definition and never shifted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -114,20 +115,28 @@ RELATIVE_NOTE = "relative time from 1970-01-01T00:00:00Z"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def epoch_ns(start: datetime) -> int:
-    """Nanoseconds from the Unix epoch to an aware ``start``, exactly (no float)."""
-    return (start - _EPOCH) // timedelta(microseconds=1) * 1000
+@dataclass(frozen=True)
+class TraceStart:
+    """Where the relative times of a trace begin, in nanoseconds since the Unix epoch.
+
+    Not a datetime: a FILETIME start (tracerpt's Clock-Time, xperf's Trace Start) counts
+    100 ns ticks, and a datetime would drop the last digit of every time placed from it.
+    """
+
+    ns: int
+
+    def __str__(self) -> str:
+        seconds, ns = divmod(self.ns, 10**9)
+        whole = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{whole}.{ns:09d}Z"
 
 
-def relative_note(start: datetime | None) -> str:
+def relative_note(start: TraceStart | None) -> str:
     """What a trace of relative times says about its anchor (``--trace-start`` or none)."""
-    if start is None:
-        return RELATIVE_NOTE
-    when = start.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    return f"relative time from {when} (--trace-start)"
+    return RELATIVE_NOTE if start is None else f"relative time from {start} (--trace-start)"
 
 
-def parse_trace_start(text: str | datetime, tz: str = "UTC") -> datetime:
+def parse_trace_start(text: str | datetime, tz: str = "UTC") -> TraceStart:
     """``--trace-start``: an ISO 8601 time (in ``tz`` unless it names its offset) or a
     FILETIME, the 100 ns ticks since 1601 that tracerpt and xperf print; ValueError
     saying what is accepted otherwise. A datetime (the Python API) is taken as it is,
@@ -139,7 +148,7 @@ def parse_trace_start(text: str | datetime, tz: str = "UTC") -> datetime:
         ticks = int(value)
         if not FILETIME_EPOCH_OFFSET <= ticks <= FILETIME_EPOCH_OFFSET + 4 * 10**16:
             raise ValueError(f"trace start {text!r}: a FILETIME from 1970 to 2096 is expected")
-        return _EPOCH + timedelta(microseconds=(ticks - FILETIME_EPOCH_OFFSET) // 10)
+        return TraceStart((ticks - FILETIME_EPOCH_OFFSET) * 100)
     try:
         when = datetime.fromisoformat(value.replace("z", "Z"))
     except ValueError:
@@ -150,8 +159,8 @@ def parse_trace_start(text: str | datetime, tz: str = "UTC") -> datetime:
     return _in_zone(when, tz)
 
 
-def _in_zone(when: datetime, tz: str) -> datetime:
-    """``when`` in UTC; a naive time is read in ``tz``."""
+def _in_zone(when: datetime, tz: str) -> TraceStart:
+    """``when`` as a start; a naive time is read in ``tz``."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC if check_timezone(tz) == "UTC" else ZoneInfo(tz))
-    return when.astimezone(UTC)
+    return TraceStart((when - _EPOCH) // timedelta(microseconds=1) * 1000)

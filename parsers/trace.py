@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 import polars as pl
@@ -11,6 +10,7 @@ import polars as pl
 from parsers.errors import TraceReadError
 from parsers.schema import REJECT_SCHEMA, conform
 from parsers.source import SourceLines
+from parsers.timestamps import TraceStart
 
 
 class RecordFilter(Protocol):
@@ -42,9 +42,9 @@ class RecordFilter(Protocol):
 class ParseOptions:
     tz: str = "UTC"
     keep: RecordFilter | None = None
-    # Where a relative-time export (PerfView, wpaexporter) starts: an aware datetime, or
-    # None for the Unix epoch (the trace's note says which).
-    trace_start: datetime | None = None
+    # Where a relative-time export (PerfView, wpaexporter) starts, or None for the Unix
+    # epoch (the trace's note says which).
+    trace_start: TraceStart | None = None
     # tracefmt's TRACE_FORMAT_PREFIX for WPP text written with a custom prefix ("" for
     # -noprefix); None means the default prefix.
     wpp_prefix: str | None = None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 import polars as pl
@@ -39,7 +38,7 @@ from parsers.errors import TraceReadError
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, TS_DTYPE, truncate_text
 from parsers.source import SourceLines
-from parsers.timestamps import RELATIVE_NOTE, epoch_ns, localize, relative_note
+from parsers.timestamps import RELATIVE_NOTE, TraceStart, localize, relative_note
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
 
 MAX_COLUMNS = 256
@@ -195,11 +194,11 @@ def iso_ts(value: pl.Expr, tz: str) -> pl.Expr:
     )
 
 
-def relative_ts(ns: pl.Expr, start: datetime | None = None) -> pl.Expr:
+def relative_ts(ns: pl.Expr, start: TraceStart | None = None) -> pl.Expr:
     """A time relative to the trace start: ``start`` when the engineer gave it
     (``--trace-start``), else the Unix epoch (UTC)."""
     if start is not None:
-        ns = ns + pl.lit(epoch_ns(start), dtype=pl.Int64)
+        ns = ns + pl.lit(start.ns, dtype=pl.Int64)
     return pl.from_epoch(ns, time_unit="ns").dt.replace_time_zone("UTC").cast(TS_DTYPE)
 
 

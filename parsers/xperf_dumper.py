@@ -51,7 +51,6 @@ from parsers.timestamps import (
     FILETIME_EPOCH_OFFSET,
     FILETIME_MAX,
     FILETIME_MIN,
-    epoch_ns,
     relative_note,
 )
 from parsers.trace import Accounting, ParsedTrace, ParseOptions
@@ -290,7 +289,7 @@ class XperfDumper(TraceFormat):
                 "with --trace-start",
             )
         if start_ticks is None and options.trace_start is not None:
-            anchor_ns = epoch_ns(options.trace_start)  # the header's start would win
+            anchor_ns = options.trace_start.ns  # the header's start would win
             notes = (relative_note(options.trace_start),)
         else:
             anchor_ns = ((start_ticks or FILETIME_EPOCH_OFFSET) - FILETIME_EPOCH_OFFSET) * 100

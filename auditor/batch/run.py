@@ -21,7 +21,6 @@ import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.suppressions import empty_suppressed
 from parsers.archive import DEFAULT_LIMITS, ArchiveLimits
 from parsers.schema import TS_DTYPE
+from parsers.timestamps import TraceStart
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 4
 SUMMARY_VERSION = 1
@@ -95,7 +95,7 @@ class BatchOptions:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     tz: str = "UTC"
-    trace_start: datetime | None = None  # where PerfView / wpaexporter times begin
+    trace_start: TraceStart | None = None  # where PerfView / wpaexporter times begin
     reports: bool = True
     progress: bool = False
     limits: ArchiveLimits = DEFAULT_LIMITS

@@ -29,7 +29,6 @@ import json
 import os
 import zlib
 from collections.abc import Iterable
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from auditor.batch.task import STATUS_ERROR, AuditConfig, TaskResult
 from auditor.findings import FINDING_SCHEMA, NOT_EVALUABLE_SCHEMA
 from auditor.report.atomic import atomic_path, write_text_atomic
 from auditor.suppressions import SUPPRESSED_SCHEMA
+from parsers.timestamps import TraceStart
 
 CACHE_FORMAT = "2"  # 2: suppressed findings kept beside the findings
 
@@ -53,7 +53,7 @@ def config_fingerprint(
     ignore: Iterable[str] = (),
     tz: str = "UTC",
     suppressions: object = None,
-    trace_start: datetime | None = None,
+    trace_start: TraceStart | None = None,
 ) -> str:
     """A hash of everything that decides the findings of a given trace content.
 
@@ -72,7 +72,7 @@ def config_fingerprint(
     part("cache-format", CACHE_FORMAT.encode())
     part("tz", tz.encode())
     if trace_start is not None:  # absent, the key stays what it was before the option
-        part("trace-start", trace_start.isoformat().encode())
+        part("trace-start", str(trace_start.ns).encode())
     part("select", "\n".join(select).encode())
     part("ignore", "\n".join(ignore).encode())
     data = resources.files("auditor") / "data"

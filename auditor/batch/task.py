@@ -18,7 +18,6 @@ import traceback
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
     from auditor.pipeline import Auditor
     from auditor.suppressions import Suppressions
+    from parsers.timestamps import TraceStart
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the input could not be read: deterministic, cached
@@ -42,7 +42,7 @@ class AuditConfig:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     tz: str = "UTC"
-    trace_start: datetime | None = None
+    trace_start: TraceStart | None = None
     fingerprint: str = ""  # see auditor.batch.store.config_fingerprint
     reports: bool = True  # render the per-trace HTML report
     polars_threads: int | None = None  # POLARS_MAX_THREADS for a worker that has none yet

@@ -292,7 +292,7 @@ def test_trace_start_places_a_perfview_export(tmp_path):
     assert placed.returncode == 0, placed.stderr
     doc = json.loads(placed.stdout)
     assert doc["traces"][0]["notes"] == [
-        "relative time from 2026-11-24T09:30:00.000000Z (--trace-start)"
+        "relative time from 2026-11-24T09:30:00.000000000Z (--trace-start)"
     ]
     assert plain["findings"][0]["ts"].startswith("1970-01-01T00:")
     assert doc["findings"][0]["ts"].startswith("2026-11-24T09:")

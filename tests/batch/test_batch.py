@@ -16,6 +16,7 @@ from auditor.batch.run import BatchOptions, BatchUsageError, run_batch
 from auditor.batch.runner import DaskRunner, LocalRunner
 from auditor.cli import app
 from parsers.archive import safe_member_name
+from parsers.timestamps import parse_trace_start
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -318,9 +319,9 @@ def test_a_trace_start_places_perfview_times_and_is_part_of_the_cache_key(
     out = tmp_path / "out"
     epoch = run([src], out, runner=pool)
     start = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-    placed = run([src], out, runner=pool, trace_start=start)
+    placed = run([src], out, runner=pool, trace_start=parse_trace_start(start))
     assert placed.audited == 1  # not the cached result of the run without a start
     first = placed.findings.get_column("ts").min()
     assert first - epoch.findings.get_column("ts").min() == start - datetime(1970, 1, 1, tzinfo=UTC)
-    again = run([src], out, runner=pool, trace_start=start)
+    again = run([src], out, runner=pool, trace_start=parse_trace_start(start))
     assert again.cached == 1

@@ -20,7 +20,7 @@ from parsers import (
 )
 from parsers.registry import detect
 from parsers.source import read_lines
-from parsers.timestamps import RELATIVE_NOTE
+from parsers.timestamps import RELATIVE_NOTE, parse_trace_start
 from tests.parsers.helpers import (
     ALL,
     HOSTILE_SETTINGS,
@@ -330,8 +330,8 @@ def test_arbitrary_bytes_read_or_refused(workdir, data, utf16, forced):
 def test_a_given_trace_start_places_the_relative_times(write):
     text = "Event Name,Time MSec,Process Name,Rest\nContoso-Wifi/Halt/Start,1.500,System (4),\n"
     start = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
-    trace = read_trace(write("t.csv", text), ParseOptions(trace_start=start))
-    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    trace = read_trace(write("t.csv", text), ParseOptions(trace_start=parse_trace_start(start)))
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000000Z (--trace-start)",)
     assert trace.events.collect().get_column("ts").to_list() == [
         start + dt.timedelta(microseconds=1500)
     ]

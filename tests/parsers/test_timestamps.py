@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from parsers import ParseOptions, read_trace
 from parsers.schema import TS_DTYPE
 from parsers.timestamps import (
     FILETIME_EPOCH_OFFSET,
     FILETIME_MAX,
     FILETIME_MIN,
     WPP_TS_PATTERN,
+    TraceStart,
     filetime_to_ts,
     localize,
     parse_trace_start,
@@ -218,16 +220,28 @@ def test_years_outside_the_nanosecond_range_are_null_not_wrapped(token):
 @pytest.mark.parametrize(
     ("text", "tz", "expected"),
     [
-        ("2026-11-24T09:30:00.125", "UTC", datetime(2026, 11, 24, 9, 30, 0, 125_000, tzinfo=UTC)),
-        ("2026-11-24 10:30", "Europe/Berlin", datetime(2026, 11, 24, 9, 30, tzinfo=UTC)),
-        ("2026-11-24T09:30:00+02:00", "Europe/Berlin", datetime(2026, 11, 24, 7, 30, tzinfo=UTC)),
-        ("2026-11-24T09:30:00Z", "America/New_York", datetime(2026, 11, 24, 9, 30, tzinfo=UTC)),
-        # a FILETIME, as tracerpt prints Clock-Time (100 ns ticks; microseconds kept)
-        ("133127435730482450", "UTC", datetime(2022, 11, 12, 16, 19, 33, 48_245, tzinfo=UTC)),
+        ("2026-11-24T09:30:00.125", "UTC", ns(2026, 11, 24, 9, 30, 0, 125_000_000)),
+        ("2026-11-24 10:30", "Europe/Berlin", ns(2026, 11, 24, 9, 30)),
+        ("2026-11-24T09:30:00+02:00", "Europe/Berlin", ns(2026, 11, 24, 7, 30)),
+        ("2026-11-24T09:30:00Z", "America/New_York", ns(2026, 11, 24, 9, 30)),
+        # a FILETIME, as tracerpt prints Clock-Time: every 100 ns tick kept
+        ("133127435730482451", "UTC", ns(2022, 11, 12, 16, 19, 33, 48_245_100)),
     ],
 )
 def test_trace_start_forms(text, tz, expected):
-    assert parse_trace_start(text, tz) == expected
+    assert parse_trace_start(text, tz) == TraceStart(expected)
+
+
+def test_a_filetime_start_places_relative_times_to_the_tick(write):
+    # PerfView's Time MSec has 6 decimals (ns); the start's last tick must not be lost.
+    text = "Event Name,Time MSec,Process Name,Rest\nContoso-Wifi/Halt/Start,1.000001,System (4),\n"
+    trace = read_trace(
+        write("t.csv", text), ParseOptions(trace_start=parse_trace_start("133127435730482451"))
+    )
+    assert trace.events.collect().get_column("ts").dt.epoch("ns").to_list() == [
+        ns(2022, 11, 12, 16, 19, 33, 48_245_100) + 1_000_001
+    ]
+    assert trace.notes == ("relative time from 2022-11-12T16:19:33.048245100Z (--trace-start)",)
 
 
 @pytest.mark.parametrize("text", ["yesterday", "123", "2026-13-01", ""])
@@ -238,6 +252,6 @@ def test_trace_start_refuses_what_it_cannot_read(text):
 
 def test_trace_start_takes_a_datetime_as_it_is_and_a_naive_one_in_the_zone():
     aware = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-    assert parse_trace_start(aware, "Europe/Berlin") == aware
+    assert parse_trace_start(aware, "Europe/Berlin") == TraceStart(ns(2026, 11, 24, 9, 30))
     naive = datetime(2026, 11, 24, 10, 30)
-    assert parse_trace_start(naive, "Europe/Berlin") == aware
+    assert parse_trace_start(naive, "Europe/Berlin") == TraceStart(ns(2026, 11, 24, 9, 30))

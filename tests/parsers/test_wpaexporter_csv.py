@@ -21,7 +21,7 @@ from parsers import (
 )
 from parsers.registry import detect
 from parsers.source import read_lines
-from parsers.timestamps import RELATIVE_NOTE
+from parsers.timestamps import RELATIVE_NOTE, parse_trace_start
 from tests.parsers.helpers import (
     ALL,
     HOSTILE_SETTINGS,
@@ -321,8 +321,8 @@ def test_a_given_trace_start_places_relative_times_not_absolute_ones(write):
         ]
     )
     start = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-    trace = parse(write, text, trace_start=start)
-    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    trace = parse(write, text, trace_start=parse_trace_start(start))
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000000Z (--trace-start)",)
     assert rows(trace, "ts", "message") == [
         (ns(2026, 11, 24, 9, 30, 12, 345_678_901), "relative"),
         (ns(2024, 5, 21, 8, 40, 2, 500_000_000), "absolute"),

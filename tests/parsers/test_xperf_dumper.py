@@ -20,7 +20,7 @@ from parsers import (
 )
 from parsers.registry import detect
 from parsers.source import read_lines
-from parsers.timestamps import FILETIME_EPOCH_OFFSET
+from parsers.timestamps import FILETIME_EPOCH_OFFSET, parse_trace_start
 from tests.parsers.helpers import (
     HOSTILE_SETTINGS,
     check_trace,
@@ -413,13 +413,13 @@ def test_example_line_is_a_row():
 def test_a_dump_without_its_header_is_placed_by_the_given_trace_start(write):
     path = write("cut.txt", HEADERLESS)
     start = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
-    trace = read_trace(path, ParseOptions(trace_start=start))
-    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000Z (--trace-start)",)
+    trace = read_trace(path, ParseOptions(trace_start=parse_trace_start(start)))
+    assert trace.notes == ("relative time from 2026-11-24T09:30:00.000000000Z (--trace-start)",)
     ts = trace.events.collect().get_column("ts").to_list()
     assert ts == [start + dt.timedelta(microseconds=1500)]
 
 
 def test_the_header_start_wins_over_a_given_trace_start(write):
-    given = ParseOptions(trace_start=dt.datetime(2001, 1, 1, tzinfo=dt.UTC))
+    given = ParseOptions(trace_start=parse_trace_start(dt.datetime(2001, 1, 1, tzinfo=dt.UTC)))
     with_header = read_trace(write("d.txt", "\n".join(HEADER)), given)
     assert with_header.notes == ()
