@@ -6,14 +6,16 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from auditor.pipeline import AuditResult
-from auditor.suppressions import Suppression
+if TYPE_CHECKING:  # the audit's modules (rules, grammar) are not needed to show progress
+    from auditor.pipeline import AuditResult
+    from auditor.suppressions import Suppression
 
 
 def interactive() -> bool:
