@@ -31,6 +31,7 @@ from auditor.rulelang.syntax import (
 )
 from auditor.ruleset import Rule, RuleSet
 from auditor.vocabulary import Kind
+from parsers.query import collect
 
 GROUP = ["trace", "adapter"]
 _I = pl.col("__i")
@@ -428,7 +429,7 @@ def evaluate_rule(
     fired = judged.select((on & when & evaluable).alias("__fired")).to_series()
     if not fired.any():
         return pl.DataFrame(schema=_RAW_FINDING_SCHEMA), not_evaluable
-    work = judged.lazy().with_columns(comp.evidence_columns(rule.when)).collect(engine="in-memory")
+    work = collect(judged.lazy().with_columns(comp.evidence_columns(rule.when)))
     hits = work.filter(fired).select(pl.col("__i").alias("__row"), "__g0").with_row_index("__hit")
     witnesses = _evidence_rows(rule.when, hits, work, comp)
     rows = (
@@ -504,7 +505,7 @@ def evaluate(timeline: pl.DataFrame, rules: RuleSet) -> Evaluation:
             # memory stays at one rule's worth however large the pack.
             comp = Compiler(str(index))
             verdicts = verdict_columns(rule, index, comp)
-            judged = comp.stage(timeline.lazy()).with_columns(verdicts).collect(engine="in-memory")
+            judged = collect(comp.stage(timeline.lazy()).with_columns(verdicts))
             found, missing = evaluate_rule(judged, rule, index, comp)
             del judged
             findings.append(found.cast(_RAW_FINDING_SCHEMA))  # type: ignore[arg-type]

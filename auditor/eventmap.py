@@ -21,6 +21,7 @@ from auditor.prefilter import escape_literal, field_piece, required_literals
 from auditor.problems import ConfigError, Problem, key_line, load_toml, table_lines
 from auditor.vocabulary import KIND_VALUES, MAPPABLE, Kind
 from parsers.parallel import ordered_map
+from parsers.query import collect
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)*$")
 _GROUP_NAME = re.compile(r"\(\?P?<([A-Za-z_]\w*)>")
@@ -491,7 +492,7 @@ class MapSet:
         ).filter(pl.lit(False))
         if not self.entries:
             return unclassified
-        frame = events.collect()
+        frame = collect(events)
         if not frame.height:
             # What a sink asks for its schema: the entries' queries are not built for it.
             return unclassified
@@ -636,5 +637,5 @@ def _extract_per_entry(matched: pl.DataFrame, entries: list[MapEntry]) -> pl.Dat
         for (value_key, adapter_key), members in plans.items()
     ]
     # every matched row belongs to exactly one part: sorted, they line up with the table
-    found = pl.concat(parts).sort("__row").collect()
+    found = collect(pl.concat(parts).sort("__row"))
     return matched.with_columns(found.get_column("__extracted"), found.get_column("__adapter"))

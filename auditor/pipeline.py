@@ -16,6 +16,7 @@ from auditor.ruleset import RuleSet, load_rules
 from auditor.suppressions import Suppression, Suppressions, empty_suppressed, load_suppressions
 from parsers import REJECT_SCHEMA, ParseOptions, TraceReadError, read_trace, stream_trace
 from parsers.clock import DEFAULT_THRESHOLD_NS, clock_jumps
+from parsers.query import collect
 from parsers.schema import CLASSIFIED_COLUMNS, EVENT_SCHEMA
 from parsers.timestamps import TraceStart
 from parsers.trace import RecordFilter
@@ -113,7 +114,7 @@ class Auditor:
         try:
             # Streamed: memory holds the records the maps may classify, not the file.
             parsed = stream_trace(path, self.parse_options(keep=self.maps)).read()
-            lifecycle = self.maps.classify(parsed.events).collect()
+            lifecycle = collect(self.maps.classify(parsed.events))
         except TraceReadError as exc:
             summary = TraceSummary(label, None, None, error=exc.reason, error_line=exc.line)
             return (

@@ -21,6 +21,7 @@ from polars.io.plugins import register_io_source
 from parsers import EVENT_SCHEMA, REJECT_SCHEMA, StreamedTrace, StreamRestart, TraceReadError
 from parsers.clock import ClockJumps, ClockJumpTracker
 from parsers.parallel import ordered_map
+from parsers.query import collect
 
 # Parquet compression for written events: zstd, polars' default, at its default level.
 PARQUET_COMPRESSION = "zstd"
@@ -153,7 +154,7 @@ class _Counted:
 
     def _transformed(self, events: pl.DataFrame) -> pl.DataFrame:
         assert self.transform is not None
-        return self.transform(events.lazy()).collect()
+        return collect(self.transform(events.lazy()))
 
 
 def _sink(frame: pl.LazyFrame, path: Path, ipc: bool) -> None:
@@ -170,7 +171,7 @@ def _combine(parts: list[Path], target: Path, ipc: bool, transform: Transform | 
     if not parts:
         empty = pl.DataFrame(schema=EVENT_SCHEMA)
         if transform is not None:
-            empty = transform(empty.lazy()).collect()
+            empty = collect(transform(empty.lazy()))
         if ipc:
             empty.write_ipc(target)
         else:
