@@ -7,7 +7,9 @@ input does not stop the others from being audited; it only decides the exit code
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import io
 import sys
 import traceback
@@ -705,6 +707,10 @@ def maps_coverage(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
+    # The process ends with the command, and everything alive then is freed with it: the
+    # collector's last pass over every object at exit (30-40 ms after a 1 GB parse) is
+    # spared by freezing them all first. This runs after every other exit handler.
+    atexit.register(gc.freeze)
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
