@@ -12,7 +12,6 @@ from pathlib import PurePath
 from typing import ClassVar, Protocol
 
 from parsers.errors import TraceReadError
-from parsers.query import collect
 from parsers.source import LineStream, SourceLines
 from parsers.trace import ParsedTrace, ParseOptions, Piece
 
@@ -53,7 +52,7 @@ class TraceFormat(ABC):
         format that does not override this reads the whole input as one piece.
         """
         parsed = self.parse(lines.collect(), options)
-        yield Piece(collect(parsed.events), parsed.rejects, parsed.accounting, parsed.notes)
+        yield Piece(parsed.events.collect(), parsed.rejects, parsed.accounting, parsed.notes)
 
 
 _FORMATS: dict[str, type[TraceFormat]] = {}

@@ -16,7 +16,6 @@ import polars as pl
 
 from parsers.errors import TraceReadError
 from parsers.parallel import ordered_map
-from parsers.query import collect
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
@@ -271,7 +270,7 @@ class _Decoder:
     def piece(self, chunk: pl.DataFrame) -> Piece:
         """A chunk decoded, ``seq`` counted from 0 (no shared state: runs on any thread)."""
         events, rejects, accounting = self.feed(chunk, 0)
-        return Piece(collect(events), rejects, accounting)
+        return Piece(events.collect(), rejects, accounting)
 
     def feed(
         self, chunk: pl.DataFrame, events_before: int

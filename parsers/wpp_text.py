@@ -20,7 +20,6 @@ import polars as pl
 
 from parsers.errors import TraceReadError
 from parsers.parallel import ordered_map
-from parsers.query import collect
 from parsers.registry import TraceFormat, register, sniff_head
 from parsers.schema import REJECT_SCHEMA, conform, truncate_text
 from parsers.source import LineStream, SourceLines
@@ -300,7 +299,7 @@ class _Decoder:
             return _Block(chunk, None, None)
         first, last = int(at[0]), int(at[-1])
         events, rejects, accounting, notes = self._decode_lines(lines.slice(first, last - first))
-        body = Piece(collect(events), rejects, accounting, notes)
+        body = Piece(events.collect(), rejects, accounting, notes)
         return _Block(chunk.slice(0, first), body, chunk.slice(last))
 
     def finish(self, part: _Part) -> Piece:
@@ -311,7 +310,7 @@ class _Decoder:
             return Piece(events, body.rejects, body.accounting, self.notes + body.notes)
         assert part.lines is not None
         events, rejects, accounting, notes = self.decode(part.lines, part.events_before)
-        return Piece(collect(events), rejects, accounting, self.notes + notes)
+        return Piece(events.collect(), rejects, accounting, self.notes + notes)
 
     def decode(
         self, frame: pl.DataFrame, events_before: int
