@@ -399,9 +399,7 @@ def _numbered_chunks(
     """
     next_line = 1
     for block, last in _blocks(path, block_bytes):
-        # Through a BytesIO polars reads the block in place; given the bytes object it
-        # copies them into a zeroed buffer first, which costs twice the time.
-        frame = pl.read_lines(io.BytesIO(block), name="text")
+        frame = pl.read_lines(block, name="text")
         if next_line == 1 and encoding is Encoding.UTF8_BOM:
             frame = _strip_bom(frame)
         if _may_hold_lone_cr(block):
