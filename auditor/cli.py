@@ -707,9 +707,10 @@ def maps_coverage(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
-    # The process ends with the command, and everything alive then is freed with it: the
-    # collector's last pass over every object at exit (30-40 ms after a 1 GB parse) is
-    # spared by freezing them all first. This runs after every other exit handler.
+    # The process ends with the command, and everything alive then is freed with it.
+    # Freezing it all first spares the collector's last pass over every object: exit
+    # took 68-88 ms after a 300 MB parse, 41 ms frozen. This runs after every other
+    # exit handler.
     atexit.register(gc.freeze)
     debug = "--debug" in sys.argv
     if debug:
