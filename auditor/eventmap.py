@@ -505,6 +505,27 @@ class MapSet:
         return pl.concat(list(ordered_map(self._classify, slices))).lazy()
 
     def _classify(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Classify each distinct event once when events repeat.
+
+        An entry reads only the condition columns, so events equal in those get the same
+        kind, value and adapter. Lifecycle events repeat (the same init or halt text on
+        every cycle of a stress run): classifying the distinct ones and joining the result
+        back costs a fraction of running every regex on every row. When most rows are
+        distinct, the join would cost more than it saves, and every row is classified.
+        """
+        keys = [c for c in _CONDITION_COLUMNS if c in frame.columns]
+        distinct = frame.select(keys).unique()
+        if distinct.height > frame.height * DISTINCT_SHARE_TO_JOIN:
+            return self._classify_rows(frame)
+        return frame.join(
+            self._classify_rows(distinct),
+            on=keys,
+            how="inner",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+
+    def _classify_rows(self, frame: pl.DataFrame) -> pl.DataFrame:
         entries = self.entries
         matched = _first_matching_entry(frame, entries)
         entry = pl.col("__entry")
@@ -526,6 +547,10 @@ class MapSet:
 
 # Rows classified at a time (see MapSet.classify).
 CLASSIFY_SLICE_ROWS = 1_000_000
+# Distinct events are classified alone and joined back when they are at most this share of
+# the rows (MapSet._classify). On 50,000 lifecycle events: every row classified, 42 ms;
+# 128 distinct ones and the join, 9 ms; all distinct through the join, 56 ms.
+DISTINCT_SHARE_TO_JOIN = 0.5
 
 # The event columns a map entry's condition reads (MapEntry.condition).
 _CONDITION_COLUMNS = ("provider", "event", "event_id", "message")

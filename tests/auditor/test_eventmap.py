@@ -313,6 +313,32 @@ def test_a_big_table_is_classified_in_slices_with_the_same_result(monkeypatch):
     assert sliced.equals(whole)
 
 
+def test_repeated_events_are_classified_once_with_the_row_by_row_result(monkeypatch):
+    """Distinct events are classified alone and joined back: the provider, event, id and
+    message all tell events apart (nulls included)."""
+    events = pl.concat(
+        read_trace(p).events.collect().select("provider", "event", "event_id", "message", "line")
+        for p in sorted(SAMPLES.iterdir())
+        if p.suffix in (".csv", ".txt")
+    )
+    renamed = events.with_columns(pl.lit("Other-Provider").alias("provider"))
+    repeated = pl.concat([events, renamed, events] * 2).with_columns(
+        pl.int_range(pl.len()).alias("line")
+    )
+    distinct = repeated.select("provider", "event", "event_id", "message").unique().height
+    assert distinct <= repeated.height * 0.5  # the join is taken
+    assert repeated.get_column("event_id").null_count() > 0
+    joined = BUILTIN.classify(repeated.lazy()).collect()
+    monkeypatch.setattr("auditor.eventmap.DISTINCT_SHARE_TO_JOIN", 0.0)
+    row_by_row = BUILTIN.classify(repeated.lazy()).collect()
+    assert row_by_row.height > 100
+    # Some events classify under their own provider only (NWiFi, AutoConfig ids).
+    assert row_by_row.filter(pl.col("provider") == "Other-Provider").height < (
+        row_by_row.filter(pl.col("provider") != "Other-Provider").height
+    )
+    assert joined.equals(row_by_row)
+
+
 def test_classifying_no_events_gives_the_schema_of_classified_ones():
     """A sink asks for the schema with an empty frame; it must be the one real rows get."""
     maps = MapSet.load()
