@@ -429,6 +429,97 @@ def test_rows_failing_the_prefilter_are_dropped_before_decoding():
     assert kept.get_column("__skipped").to_list() == [0, 1, 1, 1]  # dropped before each
 
 
+def _chunk(lines: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"line": range(1, len(lines) + 1), "text": lines}).cast({"line": pl.UInt32})
+
+
+def test_rows_of_the_usual_widths_are_judged_without_a_split(monkeypatch):
+    """tracerpt pads its columns, so the User Data of most rows starts at one distance
+    from the first comma; those rows are judged without being split. Rows with a longer
+    column, a wide character before the cut, too few commas, a quoted comma or an empty
+    User Data are split and judged as before, and every row gets the same verdict."""
+    lines = [
+        HEADER,
+        *[row(user=['"noise"', str(i)]) for i in range(12)],
+        row(task="LongerThanUsual", user=['"RadioOff"']),  # cut moves: split, kept
+        row(task="LongerThanUsual", user=['"noise"']),  # split, dropped
+        row(provider="Wï-Fi", user=['"noise"']),  # a wide character before the cut
+        row(provider='"Contoso, Inc"', user=['"RadioOff"']),  # a comma in a quoted column
+        row(user=['"RadioOff"', "1"]),
+        row(user=[]) + ",",  # an empty User Data after the last comma
+        "too, short",
+    ]
+    decoder = _Decoder("t.csv", lines, ParseOptions(keep=KeepContaining("RadioOff")))
+    assert decoder.usual_width(_chunk(lines)) is not None
+    split_rows: list[int] = []
+    by_split = _Decoder._marked_by_split
+
+    def spy(self, frame, condition):
+        split_rows.extend(frame.get_column("line").to_list())
+        return by_split(self, frame, condition)
+
+    monkeypatch.setattr(_Decoder, "_marked_by_split", spy)
+    kept, skipped = decoder.skip_unwanted(_chunk(lines))
+    assert split_rows == [1, 14, 15, 16, 17, 20]  # the header, the odd rows, the short one
+    monkeypatch.setattr(_Decoder, "usual_width", lambda self, chunk: None)
+    every_row_split, skipped_by_split = decoder.skip_unwanted(_chunk(lines))
+    assert skipped == skipped_by_split == 15
+    assert kept.get_column("line").to_list() == [1, 14, 17, 18, 20]
+    assert kept.select("line", "text", "__skipped").equals(
+        every_row_split.select("line", "text", "__skipped")
+    )
+
+
+_ODD_TEXT = st.text(alphabet='aRé,"O ', max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    odd=st.lists(
+        st.tuples(_ODD_TEXT, _ODD_TEXT, st.lists(_ODD_TEXT, max_size=3)), min_size=1, max_size=5
+    ),
+    pick=st.integers(min_value=0),
+)
+def test_a_cut_proven_at_any_distance_gives_the_split_verdict(odd, pick):
+    """The proof holds whatever distance is tried: a cut at any comma of any row, with
+    quotes, commas and wide characters in the fixed columns, drops exactly the rows the
+    split drops."""
+    lines = [HEADER, row(user=['"RadioOff"']), row(user=['"noise"'])]
+    lines += [row(provider=p, task=t, user=u) for p, t, u in odd]
+    chunk = _chunk(lines)
+    decoder = _Decoder("t.csv", lines, ParseOptions(keep=KeepContaining("RadioOff")))
+    condition = KeepContaining("RadioOff").necessary_in_fields(
+        pl.col("__user_data"), has_event_id=True
+    )
+    # every distance from a row's first comma to one of its commas, in bytes
+    distances = sorted(
+        {
+            at - text.encode().index(b",")
+            for text in lines
+            for at, byte in enumerate(text.encode())
+            if byte == ord(",")
+        }
+    )
+    width = distances[pick % len(distances)]
+    laid_out = decoder._skips_laid_out(chunk, condition, width)
+    split = decoder._marked_by_split(chunk, condition).get_column("__skip").fill_null(False)
+    assert laid_out.to_list() == split.to_list()
+
+
+def test_rows_of_no_usual_width_are_all_split():
+    """A re-saved file has no padding: its rows agree on no width, and the pre-filter
+    splits every row, as it always did."""
+    lines = [HEADER] + [
+        row(provider=p, type_=t, user=['"noise"'])
+        for p, t in [("A", "Info"), ("A", "Start"), ("A", "DC_Stop"), ("A", "Extension")] * 2
+    ]
+    decoder = _Decoder("t.csv", lines, ParseOptions(keep=KeepContaining("RadioOff")))
+    assert decoder.usual_width(_chunk(lines)) is None
+    kept, skipped = decoder.skip_unwanted(_chunk(lines))
+    assert skipped == 8
+    assert kept.get_column("line").to_list() == [1]
+
+
 _VALUE_TEXT = st.text(alphabet='aRO, "\t', max_size=8)
 
 
