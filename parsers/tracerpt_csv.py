@@ -243,9 +243,11 @@ class _Decoder:
         row's first commas, one per fixed column; a comma inside a quoted fixed column
         only moves that cut earlier, so the text judged is the User Data and perhaps
         more, never less. A row with that many commas is a row (the row regex matches
-        it), hence an event. Returns the rows left, with their split (``_SPLIT``) when
-        one was made and how many events were dropped before each (``_SKIPPED``, so
-        ``seq`` counts every event), and how many were dropped in all.
+        it), hence an event. Where the chunk's rows share tracerpt's padded layout, the
+        cut is proven without a split (:meth:`_skips_laid_out`). Returns the rows left,
+        with their split (``_SPLIT``) when every row was split, how many events were
+        dropped before each (``_SKIPPED``, so ``seq`` counts every event), and how many
+        were dropped in all.
         """
         keep = self.options.keep
         condition = None
